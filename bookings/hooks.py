@@ -1,0 +1,58 @@
+"""Places where other apps add to booking pages without bookings knowing them.
+
+Each registry holds callables; apps register in their AppConfig.ready(). Bookings' views and
+templates call them; a callable returns None when it has nothing to show.
+
+- calendar_banners(request) -> list[Banner]
+    Banners at the top of the calendar page (e.g. "Salesforce needs reconnect").
+- booking_badges(request, bookings) -> dict[booking_id, Badge]
+    One call per page for all listed bookings (no N+1): a short state per booking.
+- booking_panels(request, booking) -> Panel | None
+    A section on the booking page, shown to the signed-in host (or an admin) only.
+- link_integration_panels(request, link) -> Panel | None
+    A section on the link's Integrations tab.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Banner:
+    level: str  # "info" | "warning" | "error"
+    message: str
+    action_url: str = ""
+    action_label: str = ""
+
+
+@dataclass(frozen=True)
+class Badge:
+    label: str
+    level: str = "info"  # "ok" | "info" | "warning" | "error"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Panel:
+    template: str
+    context: dict = field(default_factory=dict)
+
+
+calendar_banners: list = []
+booking_badges: list = []
+booking_panels: list = []
+link_integration_panels: list = []
+
+
+def collect_banners(request) -> list[Banner]:
+    return [banner for hook in calendar_banners for banner in (hook(request) or [])]
+
+
+def collect_badges(request, bookings) -> dict[int, list[Badge]]:
+    badges: dict[int, list[Badge]] = {}
+    for hook in booking_badges:
+        for booking_id, badge in (hook(request, bookings) or {}).items():
+            badges.setdefault(booking_id, []).append(badge)
+    return badges
+
+
+def collect_panels(registry: list, request, obj) -> list[Panel]:
+    return [panel for hook in registry if (panel := hook(request, obj)) is not None]

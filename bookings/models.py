@@ -1,0 +1,136 @@
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+def new_booking_uid() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class BookingLink(models.Model):
+    workspace = models.ForeignKey("workestra.Workspace", on_delete=models.CASCADE, related_name="booking_links")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_links")
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    duration_minutes = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
+    )
+    is_default = models.BooleanField(default=False, help_text="The owner's default link.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "slug"], name="booking_link_slug_unique_per_workspace"),
+            models.UniqueConstraint(
+                fields=["owner"], condition=models.Q(is_default=True), name="one_default_link_per_owner"
+            ),
+        ]
+        ordering = ["title"]
+
+    def __str__(self):
+        return f"{self.title} ({self.workspace.slug}/{self.slug})"
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    def get_public_path(self) -> str:
+        return f"/book/{self.workspace.slug}/{self.slug}/"
+
+
+class AvailabilityRule(models.Model):
+    """Working hours on one weekday, in the link owner's time zone."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    link = models.ForeignKey(BookingLink, on_delete=models.CASCADE, related_name="availability")
+    weekday = models.IntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_time__gt=models.F("start_time")), name="availability_ends_after_start")
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CANCELLED = "cancelled", "Cancelled"
+
+    uid = models.CharField(max_length=32, unique=True, default=new_booking_uid, editable=False)
+    workspace = models.ForeignKey("workestra.Workspace", on_delete=models.CASCADE, related_name="bookings")
+    link = models.ForeignKey(BookingLink, on_delete=models.PROTECT, related_name="bookings")
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="hosted_bookings")
+    invitee_name = models.CharField(max_length=200)
+    invitee_email = models.EmailField(max_length=254)
+    answers = models.JSONField(default=dict, blank=True)
+    start_at = models.DateTimeField(help_text="UTC")
+    end_at = models.DateTimeField(help_text="UTC")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONFIRMED)
+    cancel_reason = models.TextField(blank=True, max_length=2000)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start_at"]
+        indexes = [
+            models.Index(fields=["host", "start_at"]),
+            models.Index(fields=["workspace", "start_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.invitee_name} with {self.host} at {self.start_at:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status != self.Status.CANCELLED
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end_at - self.start_at).total_seconds() // 60)
+
+    def get_absolute_url(self) -> str:
+        return f"/bookings/{self.uid}/"
+
+    def get_public_url(self) -> str:
+        return f"{settings.PUBLIC_BASE_URL}{self.get_absolute_url()}"
+
+
+class BookingChange(models.Model):
+    """The booking's history: created, each reschedule (from → to), cancellation."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CANCELLED = "cancelled", "Cancelled"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    previous_start_at = models.DateTimeField(null=True, blank=True)
+    new_start_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.booking.uid}"

@@ -1,0 +1,71 @@
+"""Tokens at rest: MultiFernet over the keys in settings.TOKEN_ENCRYPTION_KEYS.
+
+The first key encrypts; every key decrypts, so a new key is put first, everything is
+re-encrypted (`manage.py rotate_token_keys`), and only then the old key is removed.
+"""
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+from workestra.logging import register_secret
+
+
+@lru_cache(maxsize=4)
+def _multifernet(keys: tuple[str, ...]) -> MultiFernet:
+    if not keys:
+        raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS is empty: tokens cannot be stored.")
+    try:
+        return MultiFernet([Fernet(key.encode()) for key in keys])
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            "TOKEN_ENCRYPTION_KEYS must be url-safe base64 Fernet keys (Fernet.generate_key())."
+        ) from exc
+
+
+def cipher() -> MultiFernet:
+    return _multifernet(tuple(settings.TOKEN_ENCRYPTION_KEYS))
+
+
+def encrypt(plaintext: str) -> str:
+    return cipher().encrypt(plaintext.encode()).decode()
+
+
+def decrypt(ciphertext: str) -> str:
+    try:
+        value = cipher().decrypt(ciphertext.encode()).decode()
+    except InvalidToken as exc:
+        # No detail: the ciphertext itself is not a secret, but nothing here helps an attacker.
+        raise ImproperlyConfigured("A stored token cannot be decrypted with any configured key.") from exc
+    register_secret(value)
+    return value
+
+
+def rotate(ciphertext: str) -> str:
+    """Re-encrypt under the first (newest) key."""
+    return cipher().rotate(ciphertext.encode()).decode()
+
+
+class Secret(str):
+    """A decrypted token. Its repr never shows the value, so tracebacks and debug pages don't."""
+
+    def __repr__(self) -> str:
+        return "Secret('[redacted]')"
+
+
+class EncryptedTextField(models.TextField):
+    """Stores Fernet ciphertext; Python code sees the plaintext (as a Secret) or ''."""
+
+    def from_db_value(self, value, expression, connection):
+        if not value:
+            return ""
+        return Secret(decrypt(value))
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if not value:
+            return ""
+        register_secret(str(value))
+        return encrypt(str(value))

@@ -1,0 +1,72 @@
+"""What a booking looks like as a Salesforce Event: only the seven standard fields."""
+from datetime import datetime, timezone as dt_timezone
+
+SUBJECT_MAX = 255
+DESCRIPTION_MAX = 32_000
+CANCELLED_PREFIX = "Cancelled: "
+TRUNCATION_NOTE = "\n\n[Truncated by Workestra: Salesforce keeps at most 32,000 characters. Full details: {url}]"
+
+
+def truncate(text: str, limit: int, *, note: str = "…") -> str:
+    """Cut `text` to `limit` characters, ending with `note` so the cut is visible."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(note)] + note
+
+
+def sf_datetime(value: datetime) -> str:
+    return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def event_subject(booking) -> str:
+    return truncate(f"{booking.link.title} with {booking.invitee_name}", SUBJECT_MAX)
+
+
+def event_description(booking, *, cancelled_reason: str | None = None) -> str:
+    url = booking.get_public_url()
+    lines = []
+    if cancelled_reason is not None:
+        lines += [f"Cancelled in Workestra. Reason: {cancelled_reason or 'none given'}", ""]
+    # The booking link comes first: it survives any truncation and lets reconciliation
+    # recognise the Event as this booking's.
+    lines += [
+        f"Workestra booking: {url}",
+        f"Invitee: {booking.invitee_name} <{booking.invitee_email}>",
+        f"Booked with: {booking.host.display_name} ({booking.link.title})",
+    ]
+    answers = booking.answers or {}
+    if answers:
+        lines += ["", "Answers:"]
+        lines += [f"- {question}: {answer}" for question, answer in answers.items()]
+    return truncate("\n".join(lines), DESCRIPTION_MAX, note=TRUNCATION_NOTE.format(url=url))
+
+
+def event_fields(booking, *, owner_id: str, who_id: str | None, what_id: str | None) -> dict:
+    fields = {
+        "Subject": event_subject(booking),
+        "Description": event_description(booking),
+        "StartDateTime": sf_datetime(booking.start_at),
+        "DurationInMinutes": booking.duration_minutes,
+        "OwnerId": owner_id,
+    }
+    if who_id:
+        fields["WhoId"] = who_id
+    if what_id:
+        fields["WhatId"] = what_id
+    return fields
+
+
+def event_time_fields(booking) -> dict:
+    return {"StartDateTime": sf_datetime(booking.start_at), "DurationInMinutes": booking.duration_minutes}
+
+
+def event_closed_fields(booking) -> dict:
+    return {
+        "Subject": truncate(CANCELLED_PREFIX + event_subject(booking), SUBJECT_MAX),
+        "Description": event_description(booking, cancelled_reason=booking.cancel_reason),
+    }
+
+
+def booking_marker(booking) -> str:
+    """The text that identifies this booking's Event (the link back in its Description)."""
+    return booking.get_public_url()

@@ -1,0 +1,99 @@
+"""Reads: the workspace's connection, user mapping, link toggles, booking sync states."""
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from .models import LinkPushSetting, SalesforceConnection, SalesforceUser, SyncOperation, UserMappingOverride
+
+
+def connection_for_workspace(workspace) -> SalesforceConnection | None:
+    return SalesforceConnection.objects.filter(workspace=workspace).first()
+
+
+def link_push_enabled(link) -> bool:
+    """On unless the link's owner or an admin turned it off."""
+    setting = LinkPushSetting.objects.filter(link=link).only("push_enabled").first()
+    return True if setting is None else setting.push_enabled
+
+
+@dataclass(frozen=True)
+class Mapping:
+    user: object
+    sf_user: SalesforceUser | None
+    source: str  # "override" | "email" | "none"
+
+    @property
+    def explanation(self) -> str:
+        if self.sf_user is None:
+            return "Not mapped: no active Salesforce user has this email. Pick one, or Events use the connecting user."
+        if self.source == "override":
+            return f"Mapped by an admin to {self.sf_user.name} ({self.sf_user.email})."
+        return f"Matched by email to {self.sf_user.name}."
+
+
+def member_mappings(connection: SalesforceConnection, users) -> dict[int, Mapping]:
+    """Each user's SFDC user: an admin override, else the active org user with the same
+    email (case-insensitive; the earliest-cached one if Salesforce has several)."""
+    users = list(users)
+    org_users = list(connection.org_users.filter(is_active=True).order_by("pk"))
+    by_id = {u.sf_id: u for u in org_users}
+    by_email: dict[str, SalesforceUser] = {}
+    for org_user in org_users:
+        by_email.setdefault(org_user.email.lower(), org_user)
+    overrides = dict(
+        UserMappingOverride.objects.filter(connection=connection, user__in=users).values_list("user_id", "sf_user_id")
+    )
+    mappings = {}
+    for user in users:
+        override = by_id.get(overrides.get(user.pk, ""))
+        if override is not None:
+            mappings[user.pk] = Mapping(user, override, "override")
+        elif (matched := by_email.get(user.email.lower())) is not None:
+            mappings[user.pk] = Mapping(user, matched, "email")
+        else:
+            mappings[user.pk] = Mapping(user, None, "none")
+    return mappings
+
+
+def workspace_mappings(connection: SalesforceConnection) -> list[Mapping]:
+    from workestra.models import User
+
+    users = User.objects.filter(membership__workspace=connection.workspace).order_by("email")
+    mappings = member_mappings(connection, users)
+    return [mappings[user.pk] for user in users]
+
+
+def member_for_sf_user(connection: SalesforceConnection, sf_user_id: str):
+    """The workspace member mapped to an SFDC user (routing), or None."""
+    from workestra.models import User
+
+    members = User.objects.filter(membership__workspace=connection.workspace)
+    override = UserMappingOverride.objects.filter(connection=connection, sf_user_id=sf_user_id, user__in=members).first()
+    if override is not None:
+        return override.user
+    org_user = connection.org_users.filter(sf_id=sf_user_id, is_active=True).first()
+    if org_user is None:
+        return None
+    overridden = UserMappingOverride.objects.filter(connection=connection).values("user_id")
+    return members.filter(email__iexact=org_user.email).exclude(pk__in=overridden).first()
+
+
+def latest_operations(bookings, kind: str = SyncOperation.Kind.BOOKING) -> dict[int, SyncOperation]:
+    """The newest operation of each booking, in one query."""
+    ids = [b.pk for b in bookings]
+    latest: dict[int, SyncOperation] = {}
+    for op in SyncOperation.objects.filter(booking_id__in=ids, kind=kind).order_by("booking_id", "-id"):
+        latest.setdefault(op.booking_id, op)
+    return latest
+
+
+def open_operations_count(connection: SalesforceConnection) -> int:
+    return connection.operations.filter(state__in=SyncOperation.OPEN_STATES).count()
+
+
+def recent_errors(connection: SalesforceConnection, limit: int = 10):
+    return (
+        connection.operations.filter(Q(state=SyncOperation.State.FAILED) | ~Q(error_message=""))
+        .select_related("booking")
+        .order_by("-updated_at")[:limit]
+    )

@@ -1,0 +1,7 @@
+pytest_plugins = [
+    "tests.fixtures.factories",
+    "tests.fixtures.worker",
+    "tests.fixtures.emulator",
+    "tests.fixtures.browser",
+    "tests.fixtures.salesforce",
+]

@@ -1,0 +1,202 @@
+"""Settings shared by every environment. Everything that differs comes from the environment."""
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(os.environ.get("WORKESTRA_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS") or [PUBLIC_BASE_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "workestra",
+    "bookings",
+    "routing",
+    "notetaker",
+    "integrations.salesforce",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "workestra.tenancy.WorkspaceMiddleware",
+]
+
+ROOT_URLCONF = "workestra.urls"
+WSGI_APPLICATION = "workestra.wsgi.application"
+AUTH_USER_MODEL = "workestra.User"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/calendar/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "workestra.tenancy.workspace_context",
+            ],
+        },
+    },
+]
+
+# SQLite when DATABASE_URL is unset; PostgreSQL (psycopg 3) when it is.
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("SQLITE_PATH", str(VAR_DIR / "workestra.sqlite3")),
+            # IMMEDIATE takes the write lock at BEGIN, so select_for_update-style sections
+            # (token refresh, outbox claims) are serialised on SQLite as they are on PostgreSQL.
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Celery -----------------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# Countdowns of every retry stay below this, or Redis would hand the message to a second worker.
+CELERY_VISIBILITY_TIMEOUT = 3600
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+else:
+    # An embedded broker that needs no server: kombu's filesystem transport in a shared folder.
+    _broker_dir = Path(os.environ.get("CELERY_FILESYSTEM_BROKER_DIR", VAR_DIR / "broker"))
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    }
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = False
+# How often the sweep re-enqueues outbox rows whose task was lost (seconds).
+OUTBOX_SWEEP_INTERVAL = float(os.environ.get("OUTBOX_SWEEP_INTERVAL", "30"))
+CELERY_BEAT_SCHEDULE = {
+    "worker-heartbeat": {"task": "workestra.tasks.heartbeat", "schedule": 30.0},
+    "salesforce-outbox-sweep": {
+        "task": "integrations.salesforce.tasks.sweep_outbox",
+        "schedule": OUTBOX_SWEEP_INTERVAL,
+    },
+}
+
+# --- Salesforce ---------------------------------------------------------------------------
+SALESFORCE_CLIENT_ID = os.environ.get("SALESFORCE_CLIENT_ID", "")
+SALESFORCE_CLIENT_SECRET = os.environ.get("SALESFORCE_CLIENT_SECRET", "")
+SALESFORCE_LOGIN_URL = os.environ.get("SALESFORCE_LOGIN_URL", "https://login.salesforce.com").rstrip("/")
+SALESFORCE_SANDBOX_LOGIN_URL = os.environ.get(
+    "SALESFORCE_SANDBOX_LOGIN_URL", "https://test.salesforce.com"
+).rstrip("/")
+SALESFORCE_API_VERSION = os.environ.get("SALESFORCE_API_VERSION", "59.0")
+SALESFORCE_HTTP_TIMEOUT = float(os.environ.get("SALESFORCE_HTTP_TIMEOUT", "30"))
+SALESFORCE_ROUTING_TIMEOUT = float(os.environ.get("SALESFORCE_ROUTING_TIMEOUT", "3"))
+# Share of the org's daily API allotment above which pushes defer instead of spending the rest.
+SALESFORCE_API_LIMIT_SHARE = float(os.environ.get("SALESFORCE_API_LIMIT_SHARE", "0.9"))
+# Fernet keys, comma separated: the first encrypts, any of them decrypts (rotation).
+TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
+
+NOTETAKER_WEBHOOK_SECRET = os.environ.get("NOTETAKER_WEBHOOK_SECRET", "")
+
+# --- Logging: structured, and never a token (see workestra.logging) -----------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "workestra.logging.RedactSecretsFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s %(extra_fields)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # oauthlib and urllib3 log request bodies and headers at DEBUG; they never go above WARNING.
+        "oauthlib": {"level": "WARNING"},
+        "requests_oauthlib": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}
+
+# --- Outbox tuning (seconds) ---------------------------------------------------------------
+SALESFORCE_DRAIN_LEASE_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_LEASE_SECONDS", "120"))
+SALESFORCE_RETRY_BASE_SECONDS = float(os.environ.get("SALESFORCE_RETRY_BASE_SECONDS", "5"))
+SALESFORCE_RETRY_MAX_SECONDS = min(600.0, float(os.environ.get("SALESFORCE_RETRY_MAX_SECONDS", "600")))
+SALESFORCE_MAX_ATTEMPTS = int(os.environ.get("SALESFORCE_MAX_ATTEMPTS", "8"))
+SALESFORCE_DEFER_SECONDS = float(os.environ.get("SALESFORCE_DEFER_SECONDS", "900"))
+# Publishing a task must not hold a booking request for long when the broker is down:
+# the outbox row is already committed and the sweep will enqueue it later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+
+# Shared cache (routing lookups, rate limits): Redis when there is one, else per process.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "workestra"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

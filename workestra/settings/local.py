@@ -1,0 +1,23 @@
+"""Local development and the demo: SQLite and the embedded broker unless told otherwise,
+and the local Salesforce emulator's OAuth client. None of these defaults exist in production."""
+import os
+
+from .base import *  # noqa: F401,F403
+from .base import VAR_DIR, env_bool
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = SECRET_KEY or "local-development-only-not-a-secret"  # noqa: F405
+
+# The emulator (python -m sfdc_emulator) ships this client; staging-only defaults.
+SALESFORCE_CLIENT_ID = os.environ.get("SALESFORCE_CLIENT_ID", "workestra-local-client")
+SALESFORCE_CLIENT_SECRET = os.environ.get("SALESFORCE_CLIENT_SECRET", "workestra-local-secret")
+SALESFORCE_LOGIN_URL = os.environ.get("SALESFORCE_LOGIN_URL", "https://127.0.0.1:8443").rstrip("/")
+SALESFORCE_SANDBOX_LOGIN_URL = os.environ.get(
+    "SALESFORCE_SANDBOX_LOGIN_URL", "https://127.0.0.1:8443/sandbox"
+).rstrip("/")
+TOKEN_ENCRYPTION_KEYS = TOKEN_ENCRYPTION_KEYS or [  # noqa: F405
+    # Development key, public on purpose: tokens of the local emulator only.
+    "fzjaVgLSzv01rC3pclrajXD-anCkIHN4ovxv7MfwTq0="
+]
+NOTETAKER_WEBHOOK_SECRET = os.environ.get("NOTETAKER_WEBHOOK_SECRET", "local-notetaker-secret")
+VAR_DIR.mkdir(parents=True, exist_ok=True)

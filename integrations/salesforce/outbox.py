@@ -28,6 +28,11 @@ MAX_BOOKINGS_PER_BATCH = 200
 def record_operation(*, connection: SalesforceConnection, booking, kind: str, trigger: str) -> SyncOperation:
     """Write one outbox row and enqueue a drain once the surrounding transaction commits."""
     waiting = connection.status != SalesforceConnection.Status.CONNECTED
+    reason = (
+        "Salesforce is disconnected; this waits for a reconnect."
+        if connection.status == SalesforceConnection.Status.DISCONNECTED
+        else "Waiting for an admin to reconnect Salesforce."
+    )
     op = SyncOperation.objects.create(
         workspace_id=booking.workspace_id,
         connection=connection,
@@ -35,7 +40,7 @@ def record_operation(*, connection: SalesforceConnection, booking, kind: str, tr
         kind=kind,
         trigger=trigger,
         state=State.WAITING_RECONNECT if waiting else State.PENDING,
-        outcome="Waiting for an admin to reconnect Salesforce." if waiting else "",
+        outcome=reason if waiting else "",
     )
     if not waiting:
         transaction.on_commit(lambda: enqueue_drain(connection.pk), robust=True)
@@ -51,16 +56,22 @@ def booking_changed(*, booking, trigger: str) -> SyncOperation | None:
     """
     from .selectors import link_push_enabled
 
-    connection = SalesforceConnection.objects.filter(workspace_id=booking.workspace_id, status__in=ACTIVE_STATUSES).first()
+    connection = SalesforceConnection.objects.filter(workspace_id=booking.workspace_id).first()
     if connection is None:
         return None
     sync = BookingSync.objects.filter(booking=booking).first()
     if sync is None:
+        # New bookings go to Salesforce only while it is connected (or merely needs a reconnect);
+        # `push_existing_bookings` sends the rest after a connect.
+        if connection.status not in ACTIVE_STATUSES:
+            return None
         if trigger not in (SyncOperation.Trigger.CONFIRMED, SyncOperation.Trigger.BACKFILL):
             return None
         if not link_push_enabled(booking.link):
             return None
         BookingSync.objects.create(booking=booking, workspace_id=booking.workspace_id)
+    # A booking already chosen for Salesforce keeps its Event in step: while disconnected its
+    # changes wait for the reconnect instead of being lost.
     return record_operation(connection=connection, booking=booking, kind=SyncOperation.Kind.BOOKING, trigger=trigger)
 
 

@@ -205,9 +205,9 @@ class BookingPush:
         try:
             results = self.client.create_records("Event", [fields for _, fields in batch])
         except SalesforceError as error:
+            if error.kind != "unknown_outcome":  # Salesforce answered: nothing was created
+                BookingSync.objects.filter(pk__in=[sync.pk for sync, _ in batch]).update(create_sent_at=None)
             for sync, _ in batch:
-                if error.kind != "unknown_outcome":
-                    BookingSync.objects.filter(pk=sync.pk).update(create_sent_at=None)
                 self.outcomes[sync.booking_id] = error_outcome(error)
             return
         for (sync, _), result in zip(batch, results):

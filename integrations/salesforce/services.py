@@ -8,7 +8,7 @@ from django.utils import timezone
 from . import outbox
 from .client import OAuthClient, SalesforceClient
 from .errors import PermanentError, SalesforceError
-from .models import BookingSync, SalesforceConnection, SalesforceUser, UserMappingOverride
+from .models import BookingSync, LinkPushSetting, SalesforceConnection, SalesforceUser, UserMappingOverride
 from .soql import soql
 from .tokens import refresh_access_token
 
@@ -66,11 +66,13 @@ def connection_save_tokens(*, workspace, user, environment: str, token: dict) ->
         connection.deferred_reason = ""
         connection.save()
     logger.info("salesforce.connection.connected", extra={"connection_id": connection.pk, "environment": environment})
-    try:
-        org_users_refresh(connection=connection)
-        connection_check_permissions(connection=connection)
-    except SalesforceError as exc:
-        _record_error(connection, f"Connected, but a first check failed: {exc.message}")
+    # Permissions first and on their own: a user without API access fails every other call,
+    # and that is exactly what the admin must be told.
+    for first_check in (connection_check_permissions, org_users_refresh):
+        try:
+            first_check(connection=connection)
+        except SalesforceError as exc:
+            _record_error(connection, f"Connected, but a first check failed: {exc.message}")
     outbox.resume_waiting(connection=connection)
     connection.refresh_from_db()
     return connection
@@ -115,7 +117,9 @@ def connection_mark_needs_reconnect(*, connection: SalesforceConnection, reason:
 
 def connection_check_permissions(*, connection: SalesforceConnection, object_scope: str | None = None) -> list[str]:
     """Ask Salesforce (one composite call of describes) what the connected user may do.
-    Stores and returns the missing permissions in plain words; [] when all is well."""
+    Returns the missing permissions in plain words ([] when all is well) and stores them when
+    they are for the connection's own scope (a scope the admin only tried is not stored)."""
+    store = object_scope in (None, connection.object_scope)
     object_scope = object_scope or connection.object_scope
     client = client_for(connection, enforce_budget=False)
     objects = ["Event", *READ_OBJECTS]
@@ -126,7 +130,8 @@ def connection_check_permissions(*, connection: SalesforceConnection, object_sco
     except PermanentError as exc:
         if exc.code in {"API_CURRENTLY_DISABLED", "API_DISABLED_FOR_ORG"}:
             missing = [f"API access: the profile of {connection.sf_username or 'the connected user'} has no \"API Enabled\" permission."]
-            _store_missing(connection, missing)
+            if store:
+                _store_missing(connection, missing)
             return missing
         raise
     missing = []
@@ -140,7 +145,8 @@ def connection_check_permissions(*, connection: SalesforceConnection, object_sco
                 missing.append(f"Edit on {name}")
         elif not describe.get("queryable"):
             missing.append(f"Read on {name}")
-    _store_missing(connection, missing)
+    if store:
+        _store_missing(connection, missing)
     return missing
 
 
@@ -161,6 +167,7 @@ def connection_update_settings(
     connection.cancel_behaviour = cancel_behaviour
     connection.no_match_behaviour = no_match_behaviour
     connection.save(update_fields=["object_scope", "cancel_behaviour", "no_match_behaviour", "updated_at"])
+    _store_missing(connection, [])
     return connection
 
 
@@ -198,6 +205,13 @@ def mapping_set_override(*, connection: SalesforceConnection, user, sf_user_id: 
     if not connection.org_users.filter(sf_id=sf_user_id, is_active=True).exists():
         raise ValueError("Pick an active Salesforce user from the list.")
     UserMappingOverride.objects.update_or_create(connection=connection, user=user, defaults={"sf_user_id": sf_user_id})
+
+
+def link_push_set(*, link, enabled: bool, user) -> LinkPushSetting:
+    """Turn a link's "Push to Salesforce" on or off. Governs new bookings only; the caller
+    checks that `user` owns the link or is an admin. Idempotent."""
+    setting, _ = LinkPushSetting.objects.update_or_create(link=link, defaults={"push_enabled": enabled, "updated_by": user})
+    return setting
 
 
 def _record_error(connection: SalesforceConnection, message: str) -> None:

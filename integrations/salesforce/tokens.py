@@ -7,30 +7,44 @@ differs from the one that failed and uses it.
 """
 import logging
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from .client import OAuthClient
-from .errors import NeedsReconnectError
+from .errors import NeedsReconnectError, RetryableError
 from .models import SalesforceConnection
 
 logger = logging.getLogger("integrations.salesforce.tokens")
 
 
-def refresh_access_token(connection_id: int, failed_access_token: str) -> str:
+def refresh_access_token(
+    connection_id: int, failed_access_token: str, *, timeout: float | None = None, wait: bool = True
+) -> str:
     """Return an access token newer than `failed_access_token`.
 
-    Raises NeedsReconnectError (and flips the connection to needs reconnect) when Salesforce
-    no longer accepts the refresh token; RetryableError when the token endpoint is unreachable.
+    `timeout` bounds the token call; `wait=False` gives up at once (RetryableError) when another
+    process holds the refresh lock, for callers on a deadline (routing lookups; PostgreSQL only,
+    SQLite always waits). Raises NeedsReconnectError (and flips the connection to needs
+    reconnect) when Salesforce no longer accepts the refresh token; RetryableError when the
+    token endpoint is unreachable.
     """
+    try:
+        return _refresh_locked(connection_id, failed_access_token, timeout=timeout, wait=wait)
+    except DatabaseError:
+        if wait:
+            raise
+        raise RetryableError("The Salesforce session is being refreshed by another request.", code="CONNECTION_ERROR") from None
+
+
+def _refresh_locked(connection_id: int, failed_access_token: str, *, timeout: float | None, wait: bool) -> str:
     with transaction.atomic():
-        connection = SalesforceConnection.objects.select_for_update().get(pk=connection_id)
+        connection = SalesforceConnection.objects.select_for_update(nowait=not wait).get(pk=connection_id)
         if connection.status != SalesforceConnection.Status.CONNECTED:
             raise NeedsReconnectError("The Salesforce connection needs to be reconnected.", code="NOT_CONNECTED")
         if connection.access_token and connection.access_token != failed_access_token:
             return connection.access_token
         try:
-            token = OAuthClient(connection.environment).refresh(refresh_token=connection.refresh_token)
+            token = OAuthClient(connection.environment, timeout=timeout).refresh(refresh_token=connection.refresh_token)
         except NeedsReconnectError as exc:
             rejected = exc
         else:

@@ -16,6 +16,8 @@ RUN_ID = os.environ.setdefault("WORKESTRA_TEST_RUN_ID", uuid.uuid4().hex[:12])
 RUN_DIR = Path(os.environ.setdefault("WORKESTRA_TEST_RUN_DIR", tempfile.mkdtemp(prefix="workestra-test-")))
 RUN_DIR.mkdir(parents=True, exist_ok=True)
 
+STATIC_ROOT = RUN_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

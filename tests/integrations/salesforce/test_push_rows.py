@@ -256,3 +256,24 @@ def test_start_time_is_sent_in_utc(team):
     start = only_event(team)["StartDateTime"]
     assert start.endswith("+0000") or start.endswith("Z")
     assert booking.start_at.utcoffset() == timedelta(0)
+
+
+def test_changes_made_while_disconnected_wait_and_replay_after_reconnect(team):
+    from integrations.salesforce.services import connection_disconnect
+    from tests.fixtures.salesforce import connect_workspace
+
+    booking = team.book("alice")
+    team.drain()
+    connection_disconnect(connection=team.refresh())
+    new_start = team.free_slot("alice", 2)
+    booking = booking_reschedule(booking=booking, start=new_start)
+    unpushed = team.book("bob", slot=1)  # a new booking while disconnected is not chosen for Salesforce
+
+    op = SyncOperation.objects.filter(booking=booking).latest("id")
+    assert op.state == State.WAITING_RECONNECT and "disconnected" in op.outcome
+    assert not SyncOperation.objects.filter(booking=unpushed).exists()
+
+    connect_workspace(team.workspace, team.admin, team.emulator)
+    team.drain()
+
+    assert only_event(team)["StartDateTime"].startswith(new_start.strftime("%Y-%m-%dT%H:%M:%S"))

@@ -1,0 +1,68 @@
+"""Support staff see every link and booking. Booking times and statuses are read-only here:
+changes go through bookings.services (the cancel action below) so that the history is
+recorded and listeners such as the Salesforce outbox hear about them."""
+from django.contrib import admin, messages
+
+from . import services
+from .models import AvailabilityRule, Booking, BookingChange, BookingLink
+
+
+class AvailabilityRuleInline(admin.TabularInline):
+    model = AvailabilityRule
+    extra = 0
+
+
+@admin.register(BookingLink)
+class BookingLinkAdmin(admin.ModelAdmin):
+    list_display = ["title", "slug", "workspace", "owner", "duration_minutes", "is_default", "created_at"]
+    list_filter = ["is_default", "workspace", "duration_minutes"]
+    list_select_related = ["workspace", "owner"]
+    search_fields = ["title", "slug", "owner__email", "workspace__slug"]
+    autocomplete_fields = ["workspace", "owner"]
+    date_hierarchy = "created_at"
+    inlines = [AvailabilityRuleInline]
+
+
+class BookingChangeInline(admin.TabularInline):
+    model = BookingChange
+    fields = ["kind", "previous_start_at", "new_start_at", "reason", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    list_display = ["uid", "invitee_name", "invitee_email", "host", "link", "start_at", "status", "workspace"]
+    list_filter = ["status", "workspace", "host"]
+    list_select_related = ["host", "link", "workspace"]
+    search_fields = ["uid", "invitee_email", "invitee_name", "host__email"]
+    date_hierarchy = "start_at"
+    fields = [
+        "uid", "workspace", "link", "host", "invitee_name", "invitee_email", "answers",
+        "start_at", "end_at", "status", "cancel_reason", "cancelled_at", "created_at", "updated_at",
+    ]
+    readonly_fields = [
+        "uid", "workspace", "link", "host", "start_at", "end_at", "status", "cancel_reason", "cancelled_at",
+        "created_at", "updated_at",
+    ]
+    inlines = [BookingChangeInline]
+    actions = ["cancel_bookings"]
+
+    def has_add_permission(self, request):
+        return False  # bookings are made on the public page (or with bookings.services)
+
+    @admin.action(description="Cancel selected bookings (sends the cancellation like the invitee would)")
+    def cancel_bookings(self, request, queryset):
+        cancelled = 0
+        for booking in queryset.exclude(status=Booking.Status.CANCELLED):
+            try:
+                services.booking_cancel(booking=booking, reason="Cancelled by support.")
+            except services.BookingError as error:
+                self.message_user(request, f"{booking.uid}: {error.message}", messages.WARNING)
+            else:
+                cancelled += 1
+        self.message_user(request, f"Cancelled {cancelled} booking(s).", messages.SUCCESS)

@@ -1,0 +1,114 @@
+"""Pages an invitee uses without signing in: book, see, reschedule and cancel a meeting."""
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import hooks, selectors, services
+from ..availability import group_by_local_day, link_free_slots
+from ..timezones import all_timezone_names, user_zone, zone_or_none
+
+BOOKING_FIELDS = ("name", "email", "start")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def book(request, workspace_slug: str, link_slug: str):
+    link = selectors.link_get_public(workspace_slug=workspace_slug, link_slug=link_slug)
+    if request.method == "POST":
+        values = {field: request.POST.get(field, "") for field in BOOKING_FIELDS}
+        errors = services.booking_input_errors(**values)
+        if errors:
+            return _render_book(request, link, values, errors, status=400)
+        try:
+            booking = services.booking_create(link=link, **values)
+        except services.BookingError as error:
+            return _render_book(request, link, values, {error.field or "form": error.message}, status=400)
+        messages.success(request, "You're booked. Keep this page's address to reschedule or cancel.")
+        return redirect(_keep_tz(booking.get_absolute_url(), request))
+    values = {"name": request.GET.get("name", ""), "email": request.GET.get("email", ""), "start": ""}
+    return _render_book(request, link, values)
+
+
+def _render_book(request, link, values, errors=None, status=200):
+    zone_context = _zone_context(request, default=user_zone(link.owner))
+    context = {
+        "link": link,
+        "values": values,
+        "errors": errors or {},
+        "days": group_by_local_day(link_free_slots(link), zone_context["zone"]),
+        **zone_context,
+    }
+    return render(request, "bookings/book.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD"])
+def booking_detail(request, uid: str):
+    return _render_booking(request, selectors.booking_get_public(uid=uid))
+
+
+@require_POST
+def booking_reschedule(request, uid: str):
+    booking = selectors.booking_get_public(uid=uid)
+    start = request.POST.get("start", "")
+    try:
+        services.booking_reschedule(booking=booking, start=start)
+    except services.BookingError as error:
+        return _render_booking(request, booking, error=error, form="reschedule", values={"start": start}, status=400)
+    messages.success(request, "The meeting was moved.")
+    return redirect(_keep_tz(booking.get_absolute_url(), request))
+
+
+@require_POST
+def booking_cancel(request, uid: str):
+    booking = selectors.booking_get_public(uid=uid)
+    reason = request.POST.get("reason", "")
+    try:
+        services.booking_cancel(booking=booking, reason=reason)
+    except services.BookingError as error:
+        return _render_booking(request, booking, error=error, form="cancel", values={"reason": reason}, status=400)
+    messages.success(request, "The meeting was cancelled.")
+    return redirect(_keep_tz(booking.get_absolute_url(), request))
+
+
+def _render_booking(request, booking, *, error=None, form="", values=None, status=200):
+    is_manager = selectors.booking_is_managed_by(booking=booking, membership=request.membership)
+    # The signed-in host always sees their own zone; anyone else may pick one with ?tz=.
+    viewer_is_host = request.user.is_authenticated and request.user.pk == booking.host_id
+    zone_context = _zone_context(request, default=user_zone(booking.host), allow_param=not viewer_is_host)
+    context = {
+        "booking": booking,
+        "history": selectors.booking_history(booking=booking),
+        "error": error,
+        "error_form": form,
+        "values": values or {},
+        "days": group_by_local_day(link_free_slots(booking.link), zone_context["zone"]) if booking.is_live else [],
+        "badges": hooks.collect_badges(request, [booking]).get(booking.pk, []) if is_manager else [],
+        "panels": hooks.collect_panels(hooks.booking_panels, request, booking) if is_manager else [],
+        "tz_query": _tz_query(request),
+        "can_pick_zone": not viewer_is_host,
+        **zone_context,
+    }
+    return render(request, "bookings/booking_detail.html", context, status=status)
+
+
+def _zone_context(request, *, default, allow_param: bool = True) -> dict:
+    """The zone to show times in: ?tz= when it names a real zone, else `default`."""
+    requested = request.GET.get("tz", "") if allow_param else ""
+    zone = zone_or_none(requested) or default
+    return {
+        "zone": zone,
+        "zone_name": zone.key,
+        "zone_names": all_timezone_names(),
+        "unknown_zone": requested if requested and zone_or_none(requested) is None else "",
+    }
+
+
+def _tz_query(request) -> str:
+    """'?tz=<zone>' when the viewer picked a real zone, so the next page keeps showing it."""
+    requested = request.GET.get("tz", "")
+    return "?" + urlencode({"tz": requested}) if zone_or_none(requested) else ""
+
+
+def _keep_tz(path: str, request) -> str:
+    return path + _tz_query(request)

@@ -1,0 +1,81 @@
+"""The REST front door: ``/services/data`` authentication, API limits, faults, headers.
+
+Order of checks for ``/services/data/vXX.X/...``: version (404), Bearer session
+(401 INVALID_SESSION_ID), API Enabled (403 API_CURRENTLY_DISABLED, "API is disabled for
+this User"), allotment (403 REQUEST_LIMIT_EXCEEDED, which is not counted), then the
+call is counted once - composite and collections included - and dispatched. Every
+response carries ``Sforce-Limit-Info: api-usage=U/T``
+(https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm).
+The version list ``GET /services/data/`` needs no session and is not counted.
+A ``timeout_after_write`` fault fires on the next successful write (a /composite made only
+of GET subrequests is a read).
+"""
+
+from . import api, faults, state, tokens
+from .errors import SalesforceError, invalid_session, not_found, request_limit_exceeded
+from .results import Ctx
+from .web import error_response, json_response
+
+WRITE_METHODS = ("POST", "PATCH", "DELETE", "PUT")
+
+
+def handle(app, request, call):
+    response = _handle(app, request, call)
+    usage = state.usage(app.store)
+    response.headers["Sforce-Limit-Info"] = f"api-usage={usage['used']}/{usage['total']}"
+    return response
+
+
+def _handle(app, request, call):
+    sub_path = request.path[len("/services/data"):]
+    if sub_path in ("", "/"):
+        return json_response(200, api.versions_list())
+    split = api.split_version(sub_path.rstrip("/"))
+    if split is None:
+        return error_response(not_found())
+    version, path = split
+    call["api_version"] = version
+    session = tokens.session(app, request.bearer_token())
+    if session is None:
+        return error_response(invalid_session())
+    token_row, actor = session
+    call["org"] = token_row["org"]
+    if not actor.get("api_enabled"):
+        return error_response(SalesforceError(403, "API_CURRENTLY_DISABLED",
+                                              "API is disabled for this User"))
+    if faults.request_limit_exceeded(app.store) or not state.count_api_call(app.store):
+        return error_response(request_limit_exceeded())
+    call["counted"] = True
+    try:
+        body = request.json() if request.method in ("POST", "PATCH", "PUT") else None
+        result = api.dispatch(Ctx(app, actor, token_row["org"], version), request.method, path,
+                              request.params, body)
+        response = json_response(result.status, result.body if result.status != 204 else None,
+                                 result.headers)
+    except SalesforceError as error:
+        return error_response(error)
+    if _is_write(request.method, path, body):
+        _apply_write_timeout(app, response)
+    return response
+
+
+def _is_write(method, path, body):
+    """POST/PATCH/DELETE, except a /composite made only of GET subrequests (a batched read)."""
+    if method not in WRITE_METHODS:
+        return False
+    if path.strip("/") == "composite" and isinstance(body, dict):
+        subrequests = body.get("compositeRequest") or []
+        return any(str(sub.get("method", "")).upper() != "GET" for sub in subrequests)
+    return True
+
+
+def _apply_write_timeout(app, response):
+    """timeout_after_write: the write is committed; then hang or drop the connection."""
+    fault = faults.take_write_timeout(app.store)
+    if fault is None:
+        return
+    mode, seconds = fault
+    if mode == "drop":
+        response.drop = True
+    else:
+        response.delay += seconds

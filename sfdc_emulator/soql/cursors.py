@@ -1,0 +1,72 @@
+"""Running queries and paging through results with query locators.
+
+A result larger than the batch size comes back with ``done: false`` and
+``nextRecordsUrl: /services/data/vXX.X/query/01g...-2000``; the locator names the
+cursor and how many records were already returned
+(https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_query.htm).
+Cursors live in memory (Salesforce expires idle ones after 15 minutes).
+"""
+
+import threading
+import time
+
+from .. import ids
+from ..errors import SalesforceError
+from .executor import Executor
+from .parser import parse
+
+CURSOR_IDLE_SECONDS = 15 * 60
+
+
+class QueryCursors:
+    def __init__(self):
+        self._cursors = {}
+        self._lock = threading.Lock()
+
+    def query(self, store, actor, text, version, include_deleted, batch_size):
+        """Run ``text``; returns the first page as Salesforce's query response dict."""
+        if not text:
+            raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        parsed = parse(text)
+        total, records = Executor(store, actor, text, version, include_deleted).run(parsed)
+        if len(records) <= batch_size:
+            return {"totalSize": total, "done": True, "records": records}
+        cursor_id = "01g" + ids.random_token(12)
+        with self._lock:
+            self._expire()
+            self._cursors[cursor_id] = {"records": records, "total": total, "touched": time.time(),
+                                        "endpoint": "queryAll" if include_deleted else "query"}
+        return self._page(cursor_id, 0, version, batch_size)
+
+    def more(self, locator, version, batch_size):
+        cursor_id, _, offset = locator.partition("-")
+        with self._lock:
+            self._expire()
+            cursor = self._cursors.get(cursor_id)
+            if cursor is None or not offset.isdigit():
+                raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            cursor["touched"] = time.time()
+        return self._page(cursor_id, int(offset), version, batch_size)
+
+    def clear(self):
+        with self._lock:
+            self._cursors.clear()
+
+    def _page(self, cursor_id, offset, version, batch_size):
+        cursor = self._cursors[cursor_id]
+        records = cursor["records"][offset:offset + batch_size]
+        next_offset = offset + len(records)
+        page = {"totalSize": cursor["total"], "done": next_offset >= len(cursor["records"]),
+                "records": records}
+        if not page["done"]:
+            page["nextRecordsUrl"] = (f"/services/data/v{version}/{cursor['endpoint']}/"
+                                      f"{cursor_id}-{next_offset}")
+        else:
+            with self._lock:
+                self._cursors.pop(cursor_id, None)
+        return page
+
+    def _expire(self):
+        cutoff = time.time() - CURSOR_IDLE_SECONDS
+        for cursor_id in [c for c, cursor in self._cursors.items() if cursor["touched"] < cutoff]:
+            del self._cursors[cursor_id]

@@ -1,0 +1,38 @@
+import pytest
+
+from bookings.models import Booking
+from tests.fixtures.factories import make_booking
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("model", ["bookinglink", "booking"])
+def test_changelists_search_filter_and_change_pages_load(admin_client, link, model):
+    booking = make_booking(link, email="jane@example.com")
+    obj = link if model == "bookinglink" else booking
+    base = f"/admin/bookings/{model}/"
+
+    assert admin_client.get(base).status_code == 200
+    assert admin_client.get(base, {"q": "jane@example.com" if model == "booking" else "intro"}).status_code == 200
+    assert admin_client.get(base, {"workspace__id__exact": link.workspace_id}).status_code == 200
+    assert admin_client.get(f"{base}{obj.pk}/change/").status_code == 200
+
+
+def test_booking_search_finds_by_uid_invitee_and_host(admin_client, link):
+    booking = make_booking(link, email="jane@example.com", name="Jane Roe")
+
+    for query in (booking.uid, "jane@example.com", "Jane Roe", link.owner.email):
+        html = admin_client.get("/admin/bookings/booking/", {"q": query}).content.decode()
+        assert booking.uid in html, query
+
+
+def test_the_cancel_action_goes_through_the_service(admin_client, link):
+    booking = make_booking(link)
+
+    admin_client.post(
+        "/admin/bookings/booking/", {"action": "cancel_bookings", "_selected_action": [booking.pk]}, follow=True
+    )
+
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
+    assert booking.changes.last().reason == "Cancelled by support."

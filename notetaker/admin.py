@@ -1,0 +1,83 @@
+"""Support staff see each recap, its action items, its Salesforce Notes and its push state.
+Read-only: recaps change through the notetaker or the host's edit (notetaker.services), so
+the change time that decides "edited since the last push" stays true. The push operations
+themselves are in the Salesforce admin (SyncOperation)."""
+from django.contrib import admin
+from django.db.models import OuterRef, Subquery
+
+from integrations.salesforce.models import SyncOperation
+
+from .models import ActionItem, Recap, RecapDelivery, RecapNoteLink
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
+class ActionItemInline(ReadOnlyInline):
+    model = ActionItem
+    fields = ["position", "text", "assignee", "due_date"]
+
+
+class RecapNoteLinkInline(ReadOnlyInline):
+    model = RecapNoteLink
+    fields = ["target", "parent_id", "note_id", "create_sent_at", "create_sent_title", "pushed_at"]
+
+
+class RecapDeliveryInline(ReadOnlyInline):
+    model = RecapDelivery
+    fields = ["received_at", "key", "response_status"]
+
+
+@admin.register(Recap)
+class RecapAdmin(admin.ModelAdmin):
+    list_display = ["booking_uid", "workspace", "updated_at", "source", "note_ids", "push_state"]
+    list_filter = ["source", "booking__workspace"]
+    list_select_related = ["booking__workspace"]
+    search_fields = ["booking__uid", "booking__invitee_email"]
+    fields = ["booking", "summary", "source", "edited_by", "content_changed_at", "created_at", "updated_at"]
+    inlines = [ActionItemInline, RecapNoteLinkInline, RecapDeliveryInline]
+    date_hierarchy = "updated_at"
+
+    def get_queryset(self, request):
+        latest = SyncOperation.objects.filter(booking_id=OuterRef("booking_id"), kind=SyncOperation.Kind.RECAP).order_by("-id")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(latest_push_state=Subquery(latest.values("state")[:1]))
+            .prefetch_related("note_links")
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Booking", ordering="booking__uid")
+    def booking_uid(self, obj):
+        return obj.booking.uid
+
+    @admin.display(description="Workspace", ordering="booking__workspace__slug")
+    def workspace(self, obj):
+        return obj.booking.workspace
+
+    @admin.display(description="Salesforce Notes")
+    def note_ids(self, obj):
+        return ", ".join(f"{link.target}: {link.note_id}" for link in obj.note_links.all() if link.note_id) or "—"
+
+    @admin.display(description="Push state", ordering="latest_push_state")
+    def push_state(self, obj):
+        if not obj.latest_push_state:
+            return "never pushed"
+        return SyncOperation.State(obj.latest_push_state).label

@@ -1,0 +1,43 @@
+"""End to end: a signed recap posted to the web app reaches Salesforce through a real worker."""
+import time
+
+import pytest
+
+from integrations.salesforce.models import SalesforceConnection, SyncOperation
+from notetaker.models import RecapNoteLink
+from sfdc_emulator.seed import ID
+from tests.fixtures.salesforce import make_team, worker_sf_env
+from tests.notetaker.recap_support import post_recap, recap_payload
+
+pytestmark = [pytest.mark.emulator, pytest.mark.worker]
+
+
+def wait_for(predicate, timeout: float = 60, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_recap_becomes_two_notes_through_the_worker(client, sf_settings, sfdc_emulator, celery_worker_process):
+    team = make_team(sfdc_emulator)
+    SalesforceConnection.objects.filter(pk=team.connection.pk).update(object_scope=SalesforceConnection.ObjectScope.EVENTS_AND_NOTES)
+    worker = celery_worker_process(extra_env=worker_sf_env(sfdc_emulator))
+    booking = team.book("alice")
+
+    response = post_recap(client, recap_payload(booking), key="delivery-1")
+
+    assert response.status_code == 201 and response.json()["salesforce"] == "queued"
+    wait_for(lambda: len(sfdc_emulator.control.records("Note")) == 2, what=f"two Notes\n{worker.log()}")
+    recap_op = lambda: SyncOperation.objects.get(booking=booking, kind=SyncOperation.Kind.RECAP)  # noqa: E731
+    wait_for(lambda: recap_op().state == SyncOperation.State.PUSHED, what="the recap row's outcome")
+    parents = {n["ParentId"][:15] for n in sfdc_emulator.control.records("Note")}
+    assert parents == {ID["contact:jane"][:15], ID["opportunity:globex_renewal"][:15]}
+    assert len(sfdc_emulator.control.records("Event")) == 1
+    client.force_login(team.users["alice"])
+    page = client.get(booking.get_absolute_url()).content.decode()
+    for link in RecapNoteLink.objects.all():
+        assert f"<code>{link.note_id}</code>" in page

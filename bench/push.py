@@ -47,7 +47,7 @@ from django.utils import timezone  # noqa: E402
 from bookings.models import Booking  # noqa: E402
 from integrations.salesforce import outbox  # noqa: E402
 from integrations.salesforce.models import BookingSync, SyncOperation  # noqa: E402
-from tests.fixtures.emulator import start_emulator  # noqa: E402
+from tests.fixtures.emulator import start_emulator, stop_emulator  # noqa: E402
 from tests.fixtures.factories import make_booking  # noqa: E402
 from tests.fixtures.salesforce import make_team, worker_sf_env  # noqa: E402
 
@@ -87,7 +87,7 @@ def commit_to_event(team, samples: int) -> list[float]:
 
 
 def booking_post_latency(team, samples: int, slot_offset: int) -> list[float]:
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
     timings = []
     for i in range(samples):
         start = team.free_slot("dave", slot_offset + i)
@@ -138,13 +138,17 @@ def main() -> None:
             timings = booking_post_latency(team, args.samples // 2, slot_offset=0 if latency == 0 else args.samples)
             print(f"Booking POST with Salesforce at {latency:>4} ms: p50 {percentile(timings, 50) * 1000:.1f} ms, "
                   f"p95 {percentile(timings, 95) * 1000:.1f} ms (mean {statistics.mean(timings) * 1000:.1f} ms)")
-        print(f"Bookings: {Booking.objects.count()}; operations not pushed: "
-              f"{SyncOperation.objects.exclude(state=SyncOperation.State.PUSHED).count()} (the last ones may still be in flight)")
+        emulator.control.set_faults(latency_ms=0)
+        deadline = time.monotonic() + 120
+        while SyncOperation.objects.filter(state__in=SyncOperation.OPEN_STATES).exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        print(f"Bookings: {Booking.objects.count()}; operations not pushed at the end: "
+              f"{SyncOperation.objects.exclude(state=SyncOperation.State.PUSHED).count()}")
     finally:
         if worker is not None:
             worker.terminate()
             worker.wait(20)
-        emulator.stop()
+        stop_emulator(emulator)
 
 
 if __name__ == "__main__":

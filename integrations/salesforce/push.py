@@ -210,6 +210,7 @@ class BookingPush:
             for sync, _ in batch:
                 self.outcomes[sync.booking_id] = error_outcome(error)
             return
+        halt = None
         for (sync, _), result in zip(batch, results):
             sync.create_sent_at = None
             if result.get("success"):
@@ -218,9 +219,14 @@ class BookingPush:
                 sync.pushed_at = timezone.now()
                 sync.save()
                 self._done(sync, State.PUSHED, f"Created Event {result['id']}. {sync.match_explanation}.")
-            else:
-                sync.save()
+                continue
+            sync.save()
+            try:
                 self.outcomes[sync.booking_id] = error_outcome(from_record_errors(result.get("errors", [])))
+            except (NeedsReconnectError, RateLimitedError) as error:
+                halt = halt or error  # record every created Event first, then halt
+        if halt is not None:
+            raise halt
 
     # ---- per-record results ------------------------------------------------------------------
     def _updated(self, sync: BookingSync) -> None:

@@ -43,6 +43,8 @@ if not REDIS_URL:
         "control_folder": str(_broker / "control"),
         "store_processed": False,
         "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # The worker polls the folder; kombu's default of 1 s would add up to a second per task.
+        "polling_interval": 0.1,
     }
 OUTBOX_SWEEP_INTERVAL = float(os.environ.get("OUTBOX_SWEEP_INTERVAL", "2"))
 CELERY_BEAT_SCHEDULE = {

@@ -132,7 +132,13 @@ def callback(request):
     """Salesforce redirects here after sign-in and consent. Every outcome is a message on the
     settings page; nothing is stored unless the state matches and the code is exchanged."""
     if error := request.GET.get("error"):
-        request.session.pop(oauth.SESSION_KEY, None)
+        # Only a reply carrying the pending state is Salesforce's: anyone can send an admin a link
+        # to this URL with an error_description of their choosing. finish() also drops the pending connect.
+        try:
+            oauth.finish(request.session, state=request.GET.get("state"), user_id=request.user.pk)
+        except oauth.StateError as exc:
+            messages.error(request, str(exc))
+            return redirect(_settings_url())
         if error == "access_denied":
             messages.info(request, CANCELLED_AT_SALESFORCE)
         else:

@@ -1,5 +1,4 @@
 """End to end: a signed recap posted to the web app reaches Salesforce through a real worker."""
-import time
 
 import pytest
 
@@ -7,18 +6,10 @@ from integrations.salesforce.models import SalesforceConnection, SyncOperation
 from notetaker.models import RecapNoteLink
 from sfdc_emulator.seed import ID
 from tests.fixtures.salesforce import make_team, worker_sf_env
+from tests.fixtures.worker import wait_for
 from tests.notetaker.recap_support import post_recap, recap_payload
 
 pytestmark = [pytest.mark.emulator, pytest.mark.worker]
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.django_db(transaction=True)

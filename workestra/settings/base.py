@@ -109,6 +109,18 @@ STORAGES = {
 }
 
 # --- Celery -----------------------------------------------------------------------------
+def filesystem_broker_options(folder: Path, visibility_timeout: int = 3600) -> dict:
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "control_folder": str(folder / "control"),
+        "store_processed": False,
+        "visibility_timeout": visibility_timeout,
+        # The worker polls the folder; kombu's default of 1 s would add up to a second per task.
+        "polling_interval": 0.1,
+    }
+
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Countdowns of every retry stay below this, or Redis would hand the message to a second worker.
 CELERY_VISIBILITY_TIMEOUT = 3600
@@ -117,17 +129,10 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
     # An embedded broker that needs no server: kombu's filesystem transport in a shared folder.
-    _broker_dir = Path(os.environ.get("CELERY_FILESYSTEM_BROKER_DIR", VAR_DIR / "broker"))
     CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
-        # The worker polls the folder; kombu's default of 1 s would add up to a second per task.
-        "polling_interval": 0.1,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(
+        Path(os.environ.get("CELERY_FILESYSTEM_BROKER_DIR", VAR_DIR / "broker"))
+    )
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

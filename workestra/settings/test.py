@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 from .local import *  # noqa: F401,F403
-from .local import CELERY_VISIBILITY_TIMEOUT, DATABASES, REDIS_URL
+from .local import CELERY_VISIBILITY_TIMEOUT, DATABASES, REDIS_URL, filesystem_broker_options
 
 RUN_ID = os.environ.setdefault("WORKESTRA_TEST_RUN_ID", uuid.uuid4().hex[:12])
 RUN_DIR = Path(os.environ.setdefault("WORKESTRA_TEST_RUN_DIR", tempfile.mkdtemp(prefix="workestra-test-")))
@@ -36,16 +36,7 @@ if os.environ.get("WORKESTRA_DB_NAME_OVERRIDE"):
 
 CELERY_TASK_DEFAULT_QUEUE = f"workestra-test-{RUN_ID}"
 if not REDIS_URL:
-    _broker = RUN_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker / "queue"),
-        "data_folder_out": str(_broker / "queue"),
-        "control_folder": str(_broker / "control"),
-        "store_processed": False,
-        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
-        # The worker polls the folder; kombu's default of 1 s would add up to a second per task.
-        "polling_interval": 0.1,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(RUN_DIR / "broker", CELERY_VISIBILITY_TIMEOUT)
 OUTBOX_SWEEP_INTERVAL = float(os.environ.get("OUTBOX_SWEEP_INTERVAL", "2"))
 CELERY_BEAT_SCHEDULE = {
     "salesforce-outbox-sweep": {"task": "integrations.salesforce.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_INTERVAL},

@@ -1,5 +1,4 @@
 """End to end with a real Celery worker process (and beat) on the real broker."""
-import time
 from unittest import mock
 
 import pytest
@@ -7,17 +6,9 @@ from kombu.exceptions import OperationalError
 
 from integrations.salesforce.models import BookingSync, SyncOperation
 from tests.fixtures.salesforce import make_team, worker_sf_env
+from tests.fixtures.worker import wait_for
 
 pytestmark = [pytest.mark.emulator, pytest.mark.worker]
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,7 +1,7 @@
 """Reads: the workspace's connection, user mapping, link toggles, booking sync states."""
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Max, Q
 
 from .models import LinkPushSetting, SalesforceConnection, SalesforceUser, SyncOperation, UserMappingOverride
 
@@ -80,11 +80,13 @@ def member_for_sf_user(connection: SalesforceConnection, sf_user_id: str):
 
 def latest_operations(bookings, kind: str = SyncOperation.Kind.BOOKING) -> dict[int, SyncOperation]:
     """The newest operation of each booking, in one query."""
-    ids = [b.pk for b in bookings]
-    latest: dict[int, SyncOperation] = {}
-    for op in SyncOperation.objects.filter(booking_id__in=ids, kind=kind).order_by("booking_id", "-id"):
-        latest.setdefault(op.booking_id, op)
-    return latest
+    newest_ids = (
+        SyncOperation.objects.filter(booking_id__in=[b.pk for b in bookings], kind=kind)
+        .values("booking_id")
+        .annotate(newest=Max("id"))
+        .values("newest")
+    )
+    return {op.booking_id: op for op in SyncOperation.objects.filter(pk__in=newest_ids)}
 
 
 def open_operations_count(connection: SalesforceConnection) -> int:

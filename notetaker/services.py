@@ -67,6 +67,11 @@ def _receive(payload: RecapPayload, key: str, body_hash: str) -> DeliveryResult:
         delivery = RecapDelivery.objects.filter(key=key).first()
         if delivery is not None:
             return _replay(delivery, body_hash)
+        # A body this booking already received is never applied again, whatever key it comes
+        # with: a captured (signed) old delivery can't overwrite a newer recap.
+        earlier = RecapDelivery.objects.filter(recap__booking=booking, body_sha256=body_hash).order_by("pk").first()
+        if earlier is not None:
+            return _replay(earlier, body_hash)
         recap, created, changed = _write(booking, payload.summary, payload.action_items, source=Recap.Source.WEBHOOK)
         operation = outbox.recap_changed(booking=booking) if changed else None
         status = 201 if created else 200

@@ -61,7 +61,7 @@ def parse(body: bytes) -> RecapPayload:
     """The delivery's fields, or WebhookError(400) naming the first problem."""
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise WebhookError(400, "The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise WebhookError(400, "The body must be a JSON object.")

@@ -198,5 +198,13 @@ def _link_words(link: BookingLink) -> str:
     return f"booking link “{link.title}” of {link.owner.display_name}"
 
 
+DESTINATION_MAX_LENGTH = 1000  # Submission.destination
+
+
 def _booking_url(link: BookingLink, name: str, email: str) -> str:
-    return f"{link.get_public_path()}?{urlencode({'name': name, 'email': email})}"
+    """The booking page with name and email prefilled; a prefill that would make the address
+    too long to keep (long non-Latin names encode to 9 bytes a character) is left out."""
+    url = f"{link.get_public_path()}?{urlencode({'name': name, 'email': email})}"
+    if len(url) <= DESTINATION_MAX_LENGTH:
+        return url
+    return f"{link.get_public_path()}?{urlencode({'email': email})}"

@@ -27,7 +27,7 @@ class App:
 
     @property
     def base_url(self):
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "", None) else self.host
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", None) else self.host  # nosec B104  # compares with 0.0.0.0 to build a URL; binds nothing
         host = f"[{host}]" if ":" in host else host
         return f"https://{host}:{self.port}"
 

@@ -24,7 +24,7 @@ ALLOWED_SCOPES = {"api", "id", "refresh_token", "offline_access", "full", "web",
 SCOPE_TEXT = {
     "api": "Manage user data via APIs (api)",
     "id": "Access the identity URL service (id, profile, email, address, phone)",
-    "refresh_token": "Perform requests at any time (refresh_token, offline_access)",
+    "refresh_token": "Perform requests at any time (refresh_token, offline_access)",  # nosec B105  # consent-page text for the refresh_token scope
     "offline_access": "Perform requests at any time (refresh_token, offline_access)",
     "full": "Full access (full)",
 }

@@ -13,11 +13,11 @@ PRODUCTION_ORG_ID = ids.make_id("Organization", 62 ** 9 + 4_242)
 SANDBOX_ORG_ID = ids.make_id("Organization", 62 ** 9 + 8_484)
 
 CLIENT_ID = "workestra-local-client"
-CLIENT_SECRET = "workestra-local-secret"
+CLIENT_SECRET = "workestra-local-secret"  # nosec B105  # the emulator's public test client secret
 CALLBACK_PATH = "/settings/integrations/salesforce/callback/"
 DEFAULT_SCOPES = ("api", "id", "refresh_token")
 
-PASSWORD = "salesforce"
+PASSWORD = "salesforce"  # nosec B105  # the emulator's public seed password
 ADMIN = "admin@acme.test"
 ALICE = "alice@acme.test"
 BOB = "bob@acme.test"

@@ -45,7 +45,7 @@ def issue(app, user_id, org, scope, refresh_token=None):
         "scope": scope,
         "instance_url": app.base_url,
         "id": identity,
-        "token_type": "Bearer",
+        "token_type": "Bearer",  # nosec B105  # OAuth token type name, not a password
         "issued_at": issued_at,
     })
     return response

@@ -19,6 +19,7 @@ from simple_salesforce.exceptions import SalesforceError as SimpleSalesforceErro
 from simple_salesforce.exceptions import SalesforceExpiredSession
 
 from . import oauth
+from .crypto import protect_token
 from .errors import (
     NeedsReconnectError,
     PermanentError,
@@ -78,7 +79,7 @@ class OAuthClient:
         )
 
     def refresh(self, *, refresh_token: str) -> dict:
-        session = OAuth2Session(settings.SALESFORCE_CLIENT_ID, token={"refresh_token": refresh_token, "token_type": "Bearer"})
+        session = OAuth2Session(settings.SALESFORCE_CLIENT_ID, token={"refresh_token": refresh_token, "token_type": "Bearer"})  # nosec B105  # OAuth token type name, not a password
         token = self._token_call(
             lambda: session.refresh_token(
                 oauth.endpoint(self.environment, "token"),
@@ -113,7 +114,7 @@ class OAuthClient:
 
     def _token_call(self, call) -> dict:
         try:
-            return call()
+            return protect_token(call())
         except InvalidGrantError as exc:
             raise NeedsReconnectError(exc.description or "expired access/refresh token", code="invalid_grant") from None
         except OAuth2Error as exc:
@@ -145,8 +146,10 @@ class SalesforceClient:
         if connection.api_usage_total:
             self.usage = Usage(connection.api_usage_used or 0, connection.api_usage_total)
         self._token_refresher = token_refresher
-        # Called before every request (the drain renews its lease there).
+        # Called before and after every request (the drain renews its lease there, and stops
+        # when the lease passed to another drain while a request was in flight).
         self.before_call = None
+        self.after_call = None
         self._access_token = connection.access_token
         self._http = requests.Session()
         self._sf = self._build(self._access_token)
@@ -265,6 +268,8 @@ class SalesforceClient:
                     "duration_ms": int((time.monotonic() - started) * 1000),
                 },
             )
+            if self.after_call is not None:
+                self.after_call()
         return result
 
     def _record_usage(self) -> None:

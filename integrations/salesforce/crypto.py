@@ -55,6 +55,17 @@ class Secret(str):
         return "Secret('[redacted]')"
 
 
+def protect_token(token: dict) -> dict:
+    """A token response with its secrets wrapped in Secret (and registered for redaction), so
+    no repr of it — a DEBUG page's frame locals, a log line, an exception — shows them."""
+    protected = dict(token)
+    for key in ("access_token", "refresh_token"):
+        if protected.get(key):
+            register_secret(str(protected[key]))
+            protected[key] = Secret(protected[key])
+    return protected
+
+
 class EncryptedTextField(models.TextField):
     """Stores Fernet ciphertext; Python code sees the plaintext (as a Secret) or ''."""
 

@@ -18,6 +18,11 @@ State = SyncOperation.State
 Kind = SyncOperation.Kind
 
 
+class LeaseLostError(Exception):
+    """The lease passed to another drain while this one was stalled (a frozen VM, a long GC
+    pause, a stopped process): it must not send or record anything more."""
+
+
 def recap_handler():
     """Recap pushes live in notes.py; imported lazily so bookings work without them."""
     from .notes import RecapPush
@@ -43,7 +48,11 @@ def drain(connection_id: int) -> int:
             ops = outbox.claim_batch(connection, token)
             if not ops:
                 break
-            handled += process_batch(connection, ops, token)
+            try:
+                handled += process_batch(connection, ops, token)
+            except LeaseLostError:
+                logger.warning("salesforce.drain.lease_lost", extra={"connection_id": connection_id})
+                break
             if not outbox.lease_renew(connection_id, token):
                 break
     finally:
@@ -104,7 +113,9 @@ def _defer_pending(connection: SalesforceConnection) -> None:
 
 def process_batch(connection: SalesforceConnection, ops: list[SyncOperation], token: str) -> int:
     client = client_for(connection)
-    client.before_call = lambda: outbox.lease_renew(connection.pk, token)
+    # Checked around every call: a drain that stalled past its lease finds another drain owns
+    # the rows, and stops before sending again or acting on a stale answer.
+    client.before_call = client.after_call = lambda: _keep_lease(connection.pk, token)
     started, clock = timezone.now(), time.monotonic()
     by_kind: dict[str, list[int]] = defaultdict(list)
     for op in ops:
@@ -146,13 +157,18 @@ def process_batch(connection: SalesforceConnection, ops: list[SyncOperation], to
     return len(ops)
 
 
+def _keep_lease(connection_id: int, token: str) -> None:
+    if not outbox.lease_renew(connection_id, token):
+        raise LeaseLostError(f"The drain lease of connection {connection_id} passed to another drain.")
+
+
 def _record(op, outcome: Outcome, *, token, started, duration_ms, batch, share, deferred_until) -> None:
     attempts = op.attempts + 1
     error = outcome.error
     fields = {
         "attempts": attempts,
         "api_calls": op.api_calls + share,
-        "claim_token": "",
+        "claim_token": "",  # nosec B105  # clears the drain's claim id, not a password
         "outcome": outcome.message,
         "warnings": "\n".join(outcome.warnings),
         "error_kind": error.kind if error else "",

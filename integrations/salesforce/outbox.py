@@ -118,7 +118,7 @@ def lease_renew(connection_id: int, token: str) -> bool:
 
 def lease_release(connection_id: int, token: str) -> None:
     SalesforceConnection.objects.filter(pk=connection_id, drain_lease_token=token).update(
-        drain_lease_token="", drain_lease_until=None
+        drain_lease_token="", drain_lease_until=None  # nosec B106  # releases the drain lease id, not a password
     )
 
 
@@ -169,7 +169,7 @@ def next_due_at(connection_id: int):
 def retry_delay(attempts: int) -> float:
     """Exponential backoff with jitter, always below the broker's visibility timeout."""
     ceiling = min(settings.SALESFORCE_RETRY_MAX_SECONDS, settings.SALESFORCE_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
-    return random.uniform(ceiling / 2, ceiling)
+    return random.uniform(ceiling / 2, ceiling)  # nosec B311  # retry jitter, not security-sensitive
 
 
 # ---- moving rows between states ------------------------------------------------------------
@@ -200,7 +200,7 @@ def sweep() -> int:
     now = timezone.now()
     expired_lease = Q(connection__drain_lease_until__isnull=True) | Q(connection__drain_lease_until__lt=now)
     stranded = SyncOperation.objects.filter(expired_lease, state=State.IN_PROGRESS)
-    revived = stranded.update(state=State.PENDING, claim_token="", updated_at=now)
+    revived = stranded.update(state=State.PENDING, claim_token="", updated_at=now)  # nosec B106  # clears the drain's claim id, not a password
     SyncOperation.objects.filter(state=State.DEFERRED, next_attempt_at__lte=now).update(state=State.PENDING, updated_at=now)
     connection_ids = set(
         SyncOperation.objects.filter(state=State.PENDING, next_attempt_at__lte=now, connection__status=SalesforceConnection.Status.CONNECTED)

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from . import outbox
 from .client import OAuthClient, SalesforceClient
+from .crypto import protect_token
 from .errors import PermanentError, SalesforceError
 from .models import BookingSync, LinkPushSetting, SalesforceConnection, SalesforceUser, UserMappingOverride
 from .soql import soql
@@ -32,7 +33,7 @@ def client_for(connection: SalesforceConnection, **kwargs) -> SalesforceClient:
 def connection_complete_oauth(*, workspace, user, environment: str, code: str, code_verifier: str) -> SalesforceConnection:
     """Exchange the callback's code for tokens and store the connection (connection_save_tokens).
     Raises SalesforceError subclasses for Salesforce failures; nothing is stored then."""
-    token = OAuthClient(environment).exchange_code(code=code, code_verifier=code_verifier)
+    token = protect_token(OAuthClient(environment).exchange_code(code=code, code_verifier=code_verifier))
     return connection_save_tokens(workspace=workspace, user=user, environment=environment, token=token)
 
 
@@ -43,6 +44,7 @@ def connection_save_tokens(*, workspace, user, environment: str, token: dict) ->
     Connecting another org (or the other environment) replaces the previous connection: a
     workspace has one org, never two.
     """
+    token = protect_token(token)
     identity = OAuthClient(environment).identity(identity_url=token["id"], access_token=token["access_token"])
     with transaction.atomic():
         connection, _ = SalesforceConnection.objects.select_for_update().get_or_create(workspace=workspace)
@@ -100,8 +102,8 @@ def connection_disconnect(*, connection: SalesforceConnection) -> str:
                 "Salesforce could not be reached to revoke the token; it was deleted here. "
                 "To be certain, revoke Workestra under Connected Apps OAuth Usage in Salesforce Setup."
             )
-    connection.access_token = ""
-    connection.refresh_token = ""
+    connection.access_token = ""  # nosec B105  # deletes the token on disconnect
+    connection.refresh_token = ""  # nosec B105  # deletes the token on disconnect
     connection.status = Status.DISCONNECTED
     connection.save()
     outbox.hold_open_operations(connection=connection, reason="Salesforce is disconnected; this waits for a reconnect.")

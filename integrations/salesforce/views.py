@@ -9,6 +9,7 @@ from django.db import transaction
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from bookings import selectors as booking_selectors
@@ -126,6 +127,9 @@ def _replaces(connection, environment: str) -> bool:
     return connection.environment != environment or connection.status != Status.DISCONNECTED
 
 
+# Cleansed on DEBUG pages and error reports in every frame below this view, where the code
+# exchange holds the tokens as a plain dict.
+@sensitive_variables("token", "access_token", "refresh_token", "code", "code_verifier", "pending")
 @require_safe
 @admin_required
 def callback(request):

@@ -157,14 +157,14 @@ def test_a_newer_delivery_updates_the_recap_and_queues_another_push(client, book
     assert SyncOperation.objects.filter(kind=SyncOperation.Kind.RECAP).count() == 2
 
 
-def test_a_newer_delivery_with_the_same_content_queues_nothing(client, booking):
+def test_a_body_the_booking_already_received_is_a_replay_whatever_its_key(client, booking):
     make_connection(booking.workspace)
-    post_recap(client, recap_payload(booking), key="delivery-1")
+    first = post_recap(client, recap_payload(booking), key="delivery-1")
 
     response = post_recap(client, recap_payload(booking), key="delivery-2")
 
-    assert response.status_code == 200
-    assert response.json()["changed"] is False and response.json()["salesforce"] == "not_queued"
+    assert response.status_code == 200 and response.headers["Idempotent-Replayed"] == "true"
+    assert response.content == first.content
     assert SyncOperation.objects.filter(kind=SyncOperation.Kind.RECAP).count() == 1
 
 

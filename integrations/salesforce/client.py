@@ -241,8 +241,15 @@ class SalesforceClient:
             self._sf = self._build(self._access_token)
             try:
                 return self._send(method, path, **kwargs)
-            except SalesforceExpiredSession as exc:
-                raise from_response(401, exc.content) from None
+            except SalesforceExpiredSession:
+                # The refresh token still works (invalid_grant would have said otherwise), so a
+                # token refused right after it was issued or picked up (it expired again in
+                # between, or was already stale) is retried later, not a reason to reconnect.
+                raise RetryableError(
+                    "Salesforce refused the session right after it was refreshed; trying again later.",
+                    code="INVALID_SESSION_ID",
+                    status=401,
+                ) from None
 
     def _send(self, method: str, path: str, **kwargs):
         if self.before_call is not None:

@@ -37,8 +37,11 @@ def drain(connection_id: int) -> int:
     if token is None:
         return 0
     handled = 0
+    # A drain gives its worker slot back after a while even under steady traffic, so one busy
+    # workspace can't starve the others; _schedule_next() queues the rest.
+    stop_at = time.monotonic() + settings.SALESFORCE_DRAIN_MAX_SECONDS
     try:
-        while True:
+        while time.monotonic() < stop_at:
             connection = SalesforceConnection.objects.get(pk=connection_id)
             if connection.status != SalesforceConnection.Status.CONNECTED:
                 outbox.hold_open_operations(connection=connection, reason="Waiting for an admin to reconnect Salesforce.")

@@ -43,7 +43,7 @@ def record_operation(*, connection: SalesforceConnection, booking, kind: str, tr
         outcome=reason if waiting else "",
     )
     if not waiting:
-        transaction.on_commit(lambda: enqueue_drain(connection.pk), robust=True)
+        transaction.on_commit(lambda: enqueue_drain_unless_draining(connection.pk), robust=True)
     return op
 
 
@@ -94,6 +94,13 @@ def enqueue_drain(connection_id: int, countdown: float = 0) -> bool:
     except Exception:  # kombu raises transport-specific errors; any of them means "not enqueued"
         logger.warning("salesforce.outbox.enqueue_failed", extra={"connection_id": connection_id}, exc_info=True)
         return False
+
+
+def enqueue_drain_unless_draining(connection_id: int) -> bool:
+    """While a drain holds the lease it picks new rows up itself (and re-checks after it lets
+    go), so a task per booking change would only find nothing to do."""
+    draining = SalesforceConnection.objects.filter(pk=connection_id, drain_lease_until__gt=timezone.now()).exists()
+    return True if draining else enqueue_drain(connection_id)
 
 
 # ---- the drain lease ----------------------------------------------------------------------

@@ -142,6 +142,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+# Keep Django's LOGGING (the secret-redacting filter, structured fields) in worker processes.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # How often the sweep re-enqueues outbox rows whose task was lost (seconds).
 OUTBOX_SWEEP_INTERVAL = float(os.environ.get("OUTBOX_SWEEP_INTERVAL", "30"))
 CELERY_BEAT_SCHEDULE = {
@@ -192,6 +194,7 @@ LOGGING = {
 }
 
 # --- Outbox tuning (seconds) ---------------------------------------------------------------
+SALESFORCE_DRAIN_MAX_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_MAX_SECONDS", "10"))
 SALESFORCE_DRAIN_LEASE_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_LEASE_SECONDS", "120"))
 SALESFORCE_RETRY_BASE_SECONDS = float(os.environ.get("SALESFORCE_RETRY_BASE_SECONDS", "5"))
 SALESFORCE_RETRY_MAX_SECONDS = min(600.0, float(os.environ.get("SALESFORCE_RETRY_MAX_SECONDS", "600")))

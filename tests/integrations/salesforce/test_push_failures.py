@@ -185,3 +185,32 @@ def test_a_dead_drain_is_picked_up_by_the_sweep_once_its_lease_expires(sf_settin
 
     assert SyncOperation.objects.get(booking=booking).state == State.PUSHED
     assert len(team.events()) == 1
+
+
+@pytest.mark.django_db
+def test_a_drain_gives_its_worker_back_after_its_time_budget_and_queues_the_rest(team, settings):
+    from unittest import mock
+
+    team.book("alice")
+    settings.SALESFORCE_DRAIN_MAX_SECONDS = 0
+    with mock.patch("integrations.salesforce.outbox.enqueue_drain") as enqueue:
+        assert drain(team.connection.pk) == 0
+    enqueue.assert_called_once_with(team.connection.pk)
+    assert SyncOperation.objects.get().state == State.PENDING
+
+    settings.SALESFORCE_DRAIN_MAX_SECONDS = 10
+    team.drain()
+    assert len(team.events()) == 1
+
+
+@pytest.mark.django_db
+def test_no_task_is_queued_for_a_change_while_a_drain_holds_the_connection(team):
+    from unittest import mock
+
+    token = outbox.lease_acquire(team.connection.pk)
+    with mock.patch("integrations.salesforce.outbox.enqueue_drain") as enqueue:
+        assert outbox.enqueue_drain_unless_draining(team.connection.pk) is True
+        enqueue.assert_not_called()
+        outbox.lease_release(team.connection.pk, token)
+        outbox.enqueue_drain_unless_draining(team.connection.pk)
+        enqueue.assert_called_once_with(team.connection.pk)

@@ -14,7 +14,7 @@ from routing.demo import seed_contact_sales_form
 
 from .models import Membership, User, Workspace
 
-DEMO_PASSWORD = "workestra-demo"  # nosec B105: the demo password, public in the README
+DEMO_PASSWORD = "workestra-demo"  # nosec B105  # the demo password, public in the README
 DEMO_WORKSPACE_SLUG = "acme"
 
 

@@ -17,7 +17,7 @@ def main() -> int:
         return 2
     request = urllib.request.Request(URL, headers={"Host": HOST, "X-Forwarded-Proto": "https"})
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # nosec B310: scheme checked above
+        with urllib.request.urlopen(request, timeout=5) as response:  # nosec B310  # scheme checked above
             return 0 if response.status == 200 else 1
     except OSError as exc:
         print(f"healthcheck failed: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -19,7 +19,7 @@ def operations_retry_now(*, operation_ids) -> int:
         rows = list(rows.select_related("connection"))
         connected = {op.pk for op in rows if op.connection.status == SalesforceConnection.Status.CONNECTED}
         waiting = {op.pk for op in rows} - connected
-        unclaimed = {"claim_token": ""}  # nosec B105 - a drain's claim id, not a password
+        unclaimed = {"claim_token": ""}  # nosec B105  # a drain's claim id, not a password
         due_now = {"next_attempt_at": now, "finished_at": None, "updated_at": now, **unclaimed}
         SyncOperation.objects.filter(pk__in=connected).update(
             state=State.PENDING, outcome="Retry requested by support.", **due_now

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from celery import Celery
 
+from . import broker  # noqa: F401  registers the embedded broker's transport alias
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "workestra.settings.local")
 
 app = Celery("workestra")

@@ -182,8 +182,12 @@ def retry_delay(attempts: int) -> float:
 # ---- moving rows between states ------------------------------------------------------------
 def hold_open_operations(*, connection: SalesforceConnection, reason: str) -> int:
     """Rows that can't be sent until an admin reconnects wait; none is dropped."""
+    # Only while the connection really can't send: a reconnect that committed in between has
+    # already resumed these rows, and they must not go back to waiting.
     return SyncOperation.objects.filter(
-        connection=connection, state__in=(State.PENDING, State.DEFERRED, State.IN_PROGRESS)
+        connection=connection,
+        connection__status__in=(SalesforceConnection.Status.NEEDS_RECONNECT, SalesforceConnection.Status.DISCONNECTED),
+        state__in=(State.PENDING, State.DEFERRED, State.IN_PROGRESS),
     ).exclude(state=State.IN_PROGRESS, claimed_at__gt=timezone.now() - _lease_ttl()).update(
         state=State.WAITING_RECONNECT, outcome=reason, updated_at=timezone.now()
     )

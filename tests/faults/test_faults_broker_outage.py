@@ -106,7 +106,7 @@ def test_redis_stopped_while_booking_then_started_loses_nothing(request, fault_t
     )
     run.assert_clean(verdict)
     assert made == kept == 14
-    assert failed_during >= 14, "the outage did not reach the web process"
+    assert failed_during > 0, "the outage did not reach the web process"
     assert swept or not waiting, f"{waiting} rows waited for the broker, yet no sweep handed them over"
     assert failed_after == 0, "the web process did not reconnect to Redis"
 
@@ -141,5 +141,5 @@ def test_broker_unreachable_from_the_web_process_loses_nothing(fault_team, fault
     )
     run.assert_clean(verdict)
     assert made == kept == 14
-    assert failed_during >= 14
+    assert failed_during > 0, "the dead broker did not reach the web process"
     assert swept or not waiting, f"{waiting} rows waited for the broker, yet no sweep handed them over"

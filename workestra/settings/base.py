@@ -129,7 +129,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 else:
     # An embedded broker that needs no server: kombu's filesystem transport in a shared folder.
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "atomicfs://"  # workestra.broker: kombu's filesystem transport, atomic writes
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(
         Path(os.environ.get("CELERY_FILESYSTEM_BROKER_DIR", VAR_DIR / "broker"))
     )
@@ -198,7 +198,9 @@ SALESFORCE_DRAIN_MAX_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_MAX_SECOND
 SALESFORCE_DRAIN_LEASE_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_LEASE_SECONDS", "120"))
 SALESFORCE_RETRY_BASE_SECONDS = float(os.environ.get("SALESFORCE_RETRY_BASE_SECONDS", "5"))
 SALESFORCE_RETRY_MAX_SECONDS = min(600.0, float(os.environ.get("SALESFORCE_RETRY_MAX_SECONDS", "600")))
-SALESFORCE_MAX_ATTEMPTS = int(os.environ.get("SALESFORCE_MAX_ATTEMPTS", "8"))
+# With the 600 s cap, 24 attempts ride out about three hours of Salesforce trouble before a row
+# is marked failed (and stays retryable by staff).
+SALESFORCE_MAX_ATTEMPTS = int(os.environ.get("SALESFORCE_MAX_ATTEMPTS", "24"))
 SALESFORCE_DEFER_SECONDS = float(os.environ.get("SALESFORCE_DEFER_SECONDS", "900"))
 # Publishing a task must not hold a booking request for long when the broker is down:
 # the outbox row is already committed and the sweep will enqueue it later.

@@ -11,7 +11,7 @@ from . import outbox
 from .errors import NeedsReconnectError, RateLimitedError, SalesforceError
 from .models import SalesforceConnection, SyncAttempt, SyncOperation
 from .push import RETRY, BookingPush, Outcome
-from .services import client_for
+from .services import client_for, remember_usage
 
 logger = logging.getLogger("integrations.salesforce.drain")
 State = SyncOperation.State
@@ -141,7 +141,7 @@ def process_batch(connection: SalesforceConnection, ops: list[SyncOperation], to
         outcomes.update({(kind, booking_id): outcome for booking_id, outcome in pusher.outcomes.items()})
         if halt is not None:
             break
-    _remember_usage(connection, client)
+    remember_usage(connection, client)
     if halt is not None and halt.state == State.WAITING_RECONNECT:
         SalesforceConnection.objects.filter(pk=connection.pk, status=SalesforceConnection.Status.CONNECTED).update(
             status=SalesforceConnection.Status.NEEDS_RECONNECT,
@@ -206,10 +206,3 @@ def _record(op, outcome: Outcome, *, token, started, duration_ms, batch, share, 
         error_code=fields["error_code"],
         error_message=fields["error_message"],
     )
-
-
-def _remember_usage(connection: SalesforceConnection, client) -> None:
-    if client.usage is not None:
-        SalesforceConnection.objects.filter(pk=connection.pk).update(
-            api_usage_used=client.usage.used, api_usage_total=client.usage.total, api_usage_seen_at=timezone.now()
-        )

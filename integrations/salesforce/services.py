@@ -1,7 +1,5 @@
 """Writes for the connection's lifecycle: connect, settings, org users, mapping, disconnect."""
 import logging
-from datetime import datetime, timezone as dt_timezone
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -195,7 +193,7 @@ def org_users_refresh(*, connection: SalesforceConnection) -> int:
             )
         connection.org_users.exclude(sf_id__in=seen).delete()
         SalesforceConnection.objects.filter(pk=connection.pk).update(users_refreshed_at=now)
-    _remember_usage(connection, client)
+    remember_usage(connection, client)
     return len(records)
 
 
@@ -220,14 +218,8 @@ def _record_error(connection: SalesforceConnection, message: str) -> None:
     SalesforceConnection.objects.filter(pk=connection.pk).update(last_error=message, last_error_at=timezone.now())
 
 
-def _remember_usage(connection: SalesforceConnection, client: SalesforceClient) -> None:
+def remember_usage(connection: SalesforceConnection, client: SalesforceClient) -> None:
     if client.usage is not None:
         SalesforceConnection.objects.filter(pk=connection.pk).update(
             api_usage_used=client.usage.used, api_usage_total=client.usage.total, api_usage_seen_at=timezone.now()
         )
-
-
-def parse_sf_datetime(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.strptime(value.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(dt_timezone.utc)

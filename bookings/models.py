@@ -111,7 +111,16 @@ class Booking(models.Model):
         return f"/bookings/{self.uid}/"
 
     def get_public_url(self) -> str:
+        """The invitee's page: whoever has this address can reschedule or cancel."""
         return f"{settings.PUBLIC_BASE_URL}{self.get_absolute_url()}"
+
+    def get_member_path(self) -> str:
+        """The page a workspace member opens; it needs a sign-in and carries no capability, so
+        this is the address written into other systems (Salesforce)."""
+        return f"/calendar/bookings/{self.pk}/"
+
+    def get_member_url(self) -> str:
+        return f"{settings.PUBLIC_BASE_URL}{self.get_member_path()}"
 
 
 class BookingChange(models.Model):

@@ -25,6 +25,7 @@ urlpatterns = [
     path("bookings/<booking_uid:uid>/reschedule/", public.booking_reschedule, name="booking_reschedule"),
     path("bookings/<booking_uid:uid>/cancel/", public.booking_cancel, name="booking_cancel"),
     path("calendar/", calendar.calendar, name="calendar"),
+    path("calendar/bookings/<int:booking_id>/", calendar.booking_for_member, name="booking_for_member"),
     path("links/", links.link_list, name="link_list"),
     path("links/new/", links.link_new, name="link_new"),
     path("links/<int:link_id>/edit/", links.link_edit, name="link_edit"),

@@ -47,8 +47,9 @@ def note_title(booking) -> str:
 
 def note_body(recap: Recap) -> str:
     """Plain text: the summary, the action items, the link back. Over 32,000 characters it is
-    cut visibly, ending with a note and the booking's URL (so reconciliation still finds it)."""
-    url = recap_marker(recap.booking)
+    cut visibly, ending with a note and the booking's member URL (so reconciliation still finds
+    it; never the invitee's address, which can cancel the meeting)."""
+    url = recap.booking.get_member_url()
     items = list(recap.action_items.all())
     lines = [recap.summary.strip(), ""]
     if items:
@@ -69,9 +70,9 @@ def _action_item_line(item) -> str:
     return f"{item.text} ({'; '.join(details)})" if details else item.text
 
 
-def recap_marker(booking) -> str:
-    """The text that identifies this booking's Notes (the link back in their Body)."""
-    return booking.get_public_url()
+def recap_markers(booking) -> tuple[str, ...]:
+    """The texts that identify this booking's Notes (the link back in their Body)."""
+    return payloads.booking_markers(booking)
 
 
 def _same_id(a: str, b: str) -> bool:
@@ -152,12 +153,12 @@ class RecapPush:
             return
         known = {link.note_id for links_of in self.links.values() for link in links_of.values() if link.note_id}
         for link in links:
-            marker = recap_marker(self._recap(link).booking)
+            markers = recap_markers(self._recap(link).booking)
             found = next(
                 (
                     r for r in records
                     if r["Id"] not in known and _same_id(r.get("ParentId") or "", link.parent_id)
-                    and r.get("Title") == link.create_sent_title and marker in (r.get("Body") or "")
+                    and r.get("Title") == link.create_sent_title and any(m in (r.get("Body") or "") for m in markers)
                 ),
                 None,
             )

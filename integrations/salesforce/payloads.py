@@ -23,12 +23,13 @@ def event_subject(booking) -> str:
 
 
 def event_description(booking, *, cancelled_reason: str | None = None) -> str:
-    url = booking.get_public_url()
+    url = booking.get_member_url()
     lines = []
     if cancelled_reason is not None:
         lines += [f"Cancelled in Workestra. Reason: {cancelled_reason or 'none given'}", ""]
     # The booking link comes first: it survives any truncation and lets reconciliation
-    # recognise the Event as this booking's.
+    # recognise the Event as this booking's. It is the member page (sign-in required), never the
+    # invitee's address, which can cancel the meeting.
     lines += [
         f"Workestra booking: {url}",
         f"Invitee: {booking.invitee_name} <{booking.invitee_email}>",
@@ -68,5 +69,12 @@ def event_closed_fields(booking) -> dict:
 
 
 def booking_marker(booking) -> str:
-    """The text that identifies this booking's Event (the link back in its Description)."""
-    return booking.get_public_url()
+    """The text that identifies this booking's records in Salesforce: the member page's path in
+    the link back (independent of PUBLIC_BASE_URL, and no capability)."""
+    return booking.get_member_path()
+
+
+def booking_markers(booking) -> tuple[str, ...]:
+    """Markers to reconcile on: today's, and the invitee URL that records written before
+    release 0.2 carry."""
+    return (booking_marker(booking), booking.get_public_url())

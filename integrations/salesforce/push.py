@@ -119,8 +119,8 @@ class BookingPush:
                 self.outcomes[sync.booking_id] = error_outcome(error, context="Checking for an Event from an earlier attempt failed: ")
             return
         for sync in syncs:
-            marker = payloads.booking_marker(self.bookings[sync.booking_id])
-            found = next((r for r in records if marker in (r.get("Description") or "")), None)
+            markers = payloads.booking_markers(self.bookings[sync.booking_id])
+            found = next((r for r in records if any(m in (r.get("Description") or "") for m in markers)), None)
             sync.create_sent_at = None
             if found is not None:
                 sync.sf_event_id, sync.event_state = found["Id"], EventState.LIVE

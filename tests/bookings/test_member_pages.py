@@ -271,3 +271,24 @@ def test_a_user_without_a_workspace_gets_404(client, db):
 
     assert client.get("/calendar/").status_code == 404
     assert client.get("/links/").status_code == 404
+
+
+# --- the member page that Salesforce records link to ----------------------------------------------
+def test_the_member_booking_page_needs_a_sign_in_and_leads_the_host_to_the_booking(client, member_user):
+    booking = make_booking(make_link(member_user))
+    path = booking.get_member_path()
+
+    anonymous = client.get(path)
+    client.force_login(member_user)
+    signed_in = client.get(path)
+
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+    assert booking.uid not in anonymous["Location"]
+    assert signed_in.status_code == 302 and signed_in["Location"] == booking.get_absolute_url()
+
+
+def test_the_member_booking_page_of_another_workspace_is_404(client, member_user, other_workspace_objects):
+    _, foreign_booking = other_workspace_objects
+    client.force_login(member_user)
+
+    assert client.get(foreign_booking.get_member_path()).status_code == 404

@@ -53,7 +53,7 @@ def test_the_body_lists_action_items_with_assignees_and_due_dates(link):
         "- Call back (due 2026-04-09)\n"
         "- Share the deck (assignee: Bob)\n"
         "- Think about it\n\n"
-        f"Workestra booking: {booking.get_public_url()}"
+        f"Workestra booking: {booking.get_member_url()}"
     )
 
 
@@ -72,5 +72,5 @@ def test_a_body_over_32000_characters_is_cut_visibly_with_the_booking_url(link):
     assert len(body) == BODY_MAX
     assert body.endswith(
         "\n\n[Truncated by Workestra: Salesforce keeps at most 32,000 characters. "
-        f"Full details: {booking.get_public_url()}]"
+        f"Full details: {booking.get_member_url()}]"
     )

@@ -81,7 +81,7 @@ def test_a_contact_with_an_open_opportunity_gets_two_notes_in_two_api_calls(org,
             "Action items:\n"
             "- Send the renewal quote (assignee: Mia Member; due 2026-04-03)\n"
             "- Book a follow-up\n\n"
-            f"Workestra booking: http://127.0.0.1:8000/bookings/{booking.uid}/"
+            f"Workestra booking: http://127.0.0.1:8000/calendar/bookings/{booking.pk}/"
         )
     op = recap_op(booking)
     assert op.state == State.PUSHED
@@ -404,7 +404,7 @@ def test_a_large_allowed_summary_is_cut_visibly_at_32000_characters(org, client)
     org.drain()
 
     assert Recap.objects.get().summary == summary  # stored whole
-    url = f"http://127.0.0.1:8000/bookings/{booking.uid}/"
+    url = f"http://127.0.0.1:8000/calendar/bookings/{booking.pk}/"
     ending = f"\n\n[Truncated by Workestra: Salesforce keeps at most 32,000 characters. Full details: {url}]"
     pushed = live_notes(org)
     assert len(pushed) == 2

@@ -97,6 +97,10 @@ MATRIX: dict[str, Entry] = {
     ),
     # ---- members ---------------------------------------------------------------------------------
     "bookings:calendar": Entry(get=MEMBER_PAGE, post=every(405)),
+    "bookings:booking_for_member": Entry(
+        get=row(LOGIN, 404, 403, 302, 302), post=every(405), kwargs=lambda w: {"booking_id": w.booking.pk},
+        note="the link written into Salesforce; 302 = to the booking's page",
+    ),
     "bookings:link_list": Entry(get=MEMBER_PAGE, post=every(405)),
     "bookings:link_new": Entry(get=MEMBER_PAGE, post=row(LOGIN, 400, 400, 400, 400)),
     "bookings:link_edit": Entry(get=OBJECT_OF_OWNER, post=row(LOGIN, 404, 403, 400, 400), kwargs=link_id),

@@ -26,7 +26,7 @@ def test_pushes_the_live_future_bookings_once_with_a_summary(sf_settings, sfdc_e
     assert "Queued 2 booking(s) of acme for Salesforce." in out.getvalue()
     assert "Done: 2 pushed." in out.getvalue()
     assert sorted(e["Description"].split("\n")[0] for e in team.events()) == sorted(
-        f"Workestra booking: {b.get_public_url()}" for b in live
+        f"Workestra booking: {b.get_member_url()}" for b in live
     )
 
     call_command("push_existing_bookings", "--workspace", "acme", stdout=StringIO())

@@ -30,7 +30,8 @@ def test_confirmed_booking_creates_one_event_with_the_seven_fields(team):
     assert event["WhatId"] == ID["opportunity:globex_renewal"]
     assert event["DurationInMinutes"] == 30
     assert event["StartDateTime"].startswith(booking.start_at.strftime("%Y-%m-%dT%H:%M:%S"))
-    assert f"Workestra booking: http://127.0.0.1:8000/bookings/{booking.uid}/" in event["Description"]
+    assert f"Workestra booking: http://127.0.0.1:8000/calendar/bookings/{booking.pk}/" in event["Description"]
+    assert booking.uid not in event["Description"]  # the invitee's capability URL never reaches Salesforce
     assert "Invitee: Jane Roe <jane.roe@globex.com>" in event["Description"]
     assert "- What to discuss?: Renewal pricing" in event["Description"]
     sync = BookingSync.objects.get(booking=booking)
@@ -239,7 +240,7 @@ def test_a_long_description_is_truncated_visibly_not_rejected(team):
 
     description = only_event(team)["Description"]
     assert len(description) == 32_000
-    assert description.endswith(f"Full details: http://127.0.0.1:8000/bookings/{booking.uid}/]")
+    assert description.endswith(f"Full details: http://127.0.0.1:8000/calendar/bookings/{booking.pk}/]")
 
 
 def test_no_connection_means_no_outbox_rows(db, sf_settings, sfdc_emulator):

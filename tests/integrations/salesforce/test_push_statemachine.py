@@ -28,7 +28,7 @@ def check_salesforce_matches_bookings(team) -> None:
     live = [b for b in pushed if b.is_live]
     assert len(events) == len(live), (len(events), len(live))
     for booking in live:
-        mine = [e for e in events if booking.get_public_url() in e["Description"]]
+        mine = [e for e in events if booking.get_member_url() in e["Description"]]
         assert len(mine) == 1, (booking.uid, mine)
         assert mine[0]["StartDateTime"] == sf_datetime(booking.start_at)
         assert BookingSync.objects.get(booking=booking).sf_event_id == mine[0]["Id"]

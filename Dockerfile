@@ -12,8 +12,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin workestra
 
+# The hash-locked runtime set first (its own layer, reused while the lock is unchanged), then the
+# app itself without resolving anything again.
+COPY requirements/prod.txt requirements/prod.txt
+RUN pip install --require-hashes -r requirements/prod.txt
 COPY . .
-RUN pip install . \
+RUN pip install --no-deps . \
     # Production settings refuse to import without these; they only exist for this one command.
     && DJANGO_SETTINGS_MODULE=workestra.settings.production \
        DJANGO_SECRET_KEY=collectstatic-only TOKEN_ENCRYPTION_KEYS=collectstatic-only \

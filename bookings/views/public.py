@@ -5,6 +5,8 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from workestra.ratelimit import limit_post
+
 from .. import hooks, selectors, services
 from ..availability import group_by_local_day, link_free_slots
 from ..timezones import all_timezone_names, user_zone, zone_or_none
@@ -13,6 +15,7 @@ BOOKING_FIELDS = ("name", "email", "start")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@limit_post(client="RATELIMIT_BOOK_PER_CLIENT", link="RATELIMIT_BOOK_PER_LINK")
 def book(request, workspace_slug: str, link_slug: str):
     link = selectors.link_get_public(workspace_slug=workspace_slug, link_slug=link_slug)
     if request.method == "POST":
@@ -48,6 +51,7 @@ def booking_detail(request, uid: str):
 
 
 @require_POST
+@limit_post(client="RATELIMIT_CHANGE_PER_CLIENT", booking="RATELIMIT_CHANGE_PER_BOOKING")
 def booking_reschedule(request, uid: str):
     booking = selectors.booking_get_public(uid=uid)
     start = request.POST.get("start", "")
@@ -60,6 +64,7 @@ def booking_reschedule(request, uid: str):
 
 
 @require_POST
+@limit_post(client="RATELIMIT_CHANGE_PER_CLIENT", booking="RATELIMIT_CHANGE_PER_BOOKING")
 def booking_cancel(request, uid: str):
     booking = selectors.booking_get_public(uid=uid)
     reason = request.POST.get("reason", "")

@@ -1,8 +1,10 @@
 """Settings shared by every environment. Everything that differs comes from the environment."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("WORKESTRA_VAR_DIR", BASE_DIR / "var"))
@@ -32,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "workestra",
     "bookings",
     "routing",
@@ -48,7 +51,16 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "workestra.security.PermissionsPolicyMiddleware",
     "workestra.tenancy.WorkspaceMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses to authenticate a locked-out account or client before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "workestra.urls"
@@ -207,8 +219,73 @@ SALESFORCE_DEFER_SECONDS = float(os.environ.get("SALESFORCE_DEFER_SECONDS", "900
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
-# Shared cache (routing lookups, rate limits): Redis when there is one, else per process.
+# Shared cache (routing lookups, rate limits, routing's API budget): Redis when there is one.
+# Without Redis (demo, laptops) a file cache that every process on the machine shares: rate
+# limits must count the requests of all gunicorn workers, and locmem counts per process.
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "workestra"}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}}
+
+# --- Client address --------------------------------------------------------------------------
+# How many reverse proxies in front of gunicorn append to X-Forwarded-For. 0: the socket's
+# address is the client (no proxy, or one that does not set the header). Rate limits and the
+# sign-in lockout key on this address, so it must not be spoofable: only the entries the
+# trusted proxies appended are believed (see workestra.security.client_ip).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
+# --- Sign-in brute force (django-axes; attempts live in the database, so every worker sees them)
+AXES_FAILURE_LIMIT = int(os.environ.get("SIGNIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("SIGNIN_LOCKOUT_MINUTES", "15")))
+# Either the account (whatever the client) or the client (whatever the accounts it tries).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "workestra.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "workestra.security.client_ip"
+AXES_USERNAME_CALLABLE = "workestra.security.signin_username"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_VERBOSE = False  # axes' own log lines carry the username; ours (workestra.security) do not
+
+# --- Public POST rate limits (workestra.ratelimit) ---------------------------------------------
+# "<count>/<seconds>" per scope. "client" is the client address, "link" the booking link (or the
+# booking, for reschedule/cancel, or the routing form). Over a limit the answer is 429.
+RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+RATELIMIT_BOOK_PER_CLIENT = os.environ.get("RATELIMIT_BOOK_PER_CLIENT", "10/600")
+RATELIMIT_BOOK_PER_LINK = os.environ.get("RATELIMIT_BOOK_PER_LINK", "30/3600")
+RATELIMIT_CHANGE_PER_CLIENT = os.environ.get("RATELIMIT_CHANGE_PER_CLIENT", "20/600")
+RATELIMIT_CHANGE_PER_BOOKING = os.environ.get("RATELIMIT_CHANGE_PER_BOOKING", "10/3600")
+RATELIMIT_FORM_PER_CLIENT = os.environ.get("RATELIMIT_FORM_PER_CLIENT", "10/600")
+RATELIMIT_FORM_PER_FORM = os.environ.get("RATELIMIT_FORM_PER_FORM", "120/3600")
+
+# --- Routing's Salesforce lookups (issue 12 item 10) ------------------------------------------
+# Lookups per form per hour; past it the form routes to its fallback at once, without a call.
+SALESFORCE_ROUTING_LOOKUPS_PER_FORM = os.environ.get("SALESFORCE_ROUTING_LOOKUPS_PER_FORM", "60/3600")
+# Share of the org's daily API allotment that routing lookups may spend (counted per org per
+# UTC day). Kept well below SALESFORCE_API_LIMIT_SHARE so a bot on a public form can never push
+# the org to the share where booking pushes defer.
+SALESFORCE_ROUTING_API_SHARE = float(os.environ.get("SALESFORCE_ROUTING_API_SHARE", "0.05"))
+# An answer that found no owner is cached as long as one that did; a failed lookup briefly, so an
+# outage is not hammered by every submission (0 disables).
+SALESFORCE_ROUTING_FAILURE_CACHE_SECONDS = int(os.environ.get("SALESFORCE_ROUTING_FAILURE_CACHE_SECONDS", "30"))
+
+# --- Content-Security-Policy (django-csp) and Permissions-Policy ------------------------------
+# Scripts only from our own origin or carrying the per-response nonce; styles may be inline
+# (templates use style attributes). Nothing may frame the app.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+PERMISSIONS_POLICY = os.environ.get(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=()",
+)

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 from .local import *  # noqa: F401,F403
-from .local import CELERY_VISIBILITY_TIMEOUT, DATABASES, REDIS_URL, filesystem_broker_options
+from .local import CELERY_VISIBILITY_TIMEOUT, DATABASES, REDIS_URL, env_bool, filesystem_broker_options
 
 RUN_ID = os.environ.setdefault("WORKESTRA_TEST_RUN_ID", uuid.uuid4().hex[:12])
 RUN_DIR = Path(os.environ.setdefault("WORKESTRA_TEST_RUN_DIR", tempfile.mkdtemp(prefix="workestra-test-")))
@@ -44,3 +44,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": f"test-{RUN_ID}"}}
+else:
+    # One process per test run: locmem is enough and keeps runs apart.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The suite books many times from one client (127.0.0.1), and so do the fault suite and the load
+# run: public POST limits are off here unless a test (tests/security/test_security_ratelimit.py)
+# or RATELIMIT_ENABLED=1 turns them on.
+RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", False)

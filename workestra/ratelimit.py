@@ -21,6 +21,7 @@ from .security import client_ip
 
 logger = logging.getLogger("workestra.ratelimit")
 KEY_PREFIX = "ratelimit"
+_now = time.time  # tests pin the clock so a run never straddles a window's end
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,13 @@ def hit(*, scope: str, identity: str, rate: Rate) -> tuple[bool, int]:
     """Count one request of `identity` under `scope`. Returns (allowed, seconds until the window
     ends). Fails open: if the cache is down, the request is allowed (and logged) rather than every
     invitee being refused."""
-    window = int(time.time() // rate.seconds)
+    now = _now()
+    window = int(now // rate.seconds)
     digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+    # The window's number is part of the key, so a backend whose incr() resets the expiry (the
+    # file cache) still starts a fresh count each window.
     key = f"{KEY_PREFIX}:{scope}:{rate.seconds}:{window}:{digest}"
-    retry_after = rate.seconds - int(time.time()) % rate.seconds
+    retry_after = rate.seconds - int(now) % rate.seconds
     try:
         if cache.add(key, 1, rate.seconds + 1):
             count = 1

@@ -225,7 +225,16 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "workestra"}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}}
+    # incr() on this backend re-sets the entry with the default TIMEOUT; MAX_ENTRIES high enough
+    # that culling does not drop rate-limit counters during a flood.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "TIMEOUT": 3600,
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
 
 # --- Client address --------------------------------------------------------------------------
 # How many reverse proxies in front of gunicorn append to X-Forwarded-For. 0: the socket's

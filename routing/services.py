@@ -158,7 +158,7 @@ def _follow(form, route: Route, label: str, matched: str, email: str) -> Decisio
             reason = f"{label}'s booking link was deleted or is not in this workspace"
             return Decision(label, route.action, steps=[matched], fallback_reason=reason)
         return Decision(label, route.action, link=route.link, steps=[matched, _link_words(route.link)])
-    owner = salesforce_route.route_to_owner(workspace=form.workspace, email=email)
+    owner = salesforce_route.route_to_owner(workspace=form.workspace, email=email, form_id=form.pk)
     steps = [f"{matched}: Salesforce lookup", owner.explanation]
     if owner.link is None:
         return Decision(label, route.action, steps=steps, fallback_reason=owner.reason, owner=owner)

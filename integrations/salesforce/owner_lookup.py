@@ -60,8 +60,11 @@ class OwnerResult:
     record_name: str = ""
     explanation: str = ""
     api_calls: int = 0
+    daily_api_total: int | None = None  # the org's daily allotment, from the last answer's Sforce-Limit-Info
     error: str = ""
-    error_kind: str = ""  # not_connected | needs_reconnect | timeout | unavailable | rate_limited | refused | error
+    # not_connected | needs_reconnect | timeout | unavailable | rate_limited | refused | error,
+    # and (set by routing.salesforce_route, before any call) throttled | routing_budget
+    error_kind: str = ""
 
     @property
     def found(self) -> bool:
@@ -93,8 +96,8 @@ def find_owner(connection: SalesforceConnection | None, email: str, *, timeout: 
     timeout = float(timeout or settings.SALESFORCE_ROUTING_TIMEOUT)
     email = (email or "").strip().lower()[:EMAIL_MAX_LENGTH]
     unavailable = _unavailable(connection)
-    if unavailable is not None:
-        return unavailable
+    if unavailable is not None or connection is None:
+        return unavailable or OwnerResult(error="Salesforce is not connected", error_kind="not_connected")
     if "@" not in email:
         return OwnerResult(explanation="No email address to look up.")
     domain = company_domain(email)
@@ -119,7 +122,8 @@ def find_owner(connection: SalesforceConnection | None, email: str, *, timeout: 
             "duration_ms": int((time.monotonic() - started) * 1000),
         },
     )
-    return replace(result, api_calls=client.api_calls if client else 0)
+    usage = client.usage if client else None
+    return replace(result, api_calls=client.api_calls if client else 0, daily_api_total=usage.total if usage else None)
 
 
 def _unavailable(connection) -> OwnerResult | None:

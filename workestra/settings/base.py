@@ -273,9 +273,6 @@ SALESFORCE_ROUTING_LOOKUPS_PER_FORM = os.environ.get("SALESFORCE_ROUTING_LOOKUPS
 # UTC day). Kept well below SALESFORCE_API_LIMIT_SHARE so a bot on a public form can never push
 # the org to the share where booking pushes defer.
 SALESFORCE_ROUTING_API_SHARE = float(os.environ.get("SALESFORCE_ROUTING_API_SHARE", "0.05"))
-# An answer that found no owner is cached as long as one that did; a failed lookup briefly, so an
-# outage is not hammered by every submission (0 disables).
-SALESFORCE_ROUTING_FAILURE_CACHE_SECONDS = int(os.environ.get("SALESFORCE_ROUTING_FAILURE_CACHE_SECONDS", "30"))
 
 # --- Content-Security-Policy (django-csp) and Permissions-Policy ------------------------------
 # Scripts only from our own origin or carrying the per-response nonce; styles may be inline

@@ -21,6 +21,7 @@ RUN pip install --no-deps . \
     # Production settings refuse to import without these; they only exist for this one command.
     && DJANGO_SETTINGS_MODULE=workestra.settings.production \
        DJANGO_SECRET_KEY=collectstatic-only TOKEN_ENCRYPTION_KEYS=collectstatic-only \
+       PUBLIC_BASE_URL=https://collectstatic.invalid \
        python manage.py collectstatic --noinput \
     && mkdir -p /app/var \
     && chown -R workestra /app/var

@@ -126,7 +126,8 @@ def test_every_command_points_at_something_that_exists(compose):
     assert (ROOT / "manage.py").is_file()
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
-    assert "pip install ." in dockerfile and "collectstatic" in dockerfile and "workestra.wsgi:application" in dockerfile
+    assert "pip install --require-hashes -r requirements/prod.txt" in dockerfile and "pip install --no-deps ." in dockerfile
+    assert "collectstatic" in dockerfile and "workestra.wsgi:application" in dockerfile
 
 
 def test_the_wsgi_app_and_the_celery_app_load_with_the_web_environment(compose):

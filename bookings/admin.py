@@ -23,10 +23,13 @@ class BookingLinkAdmin(admin.ModelAdmin):
     inlines = [AvailabilityRuleInline]
 
 
+CHANGE_FIELDS = ("kind", "previous_start_at", "new_start_at", "reason", "created_at")
+
+
 class BookingChangeInline(admin.TabularInline):
     model = BookingChange
-    fields = ["kind", "previous_start_at", "new_start_at", "reason", "created_at"]
-    readonly_fields = fields
+    fields = CHANGE_FIELDS
+    readonly_fields = CHANGE_FIELDS
     extra = 0
     can_delete = False
 

@@ -139,7 +139,7 @@ def booking_input_errors(*, name, email, start) -> dict[str, str]:
         try:
             check(value)
         except BookingError as error:
-            errors[error.field] = error.message
+            errors[error.field or "form"] = error.message
     return errors
 
 

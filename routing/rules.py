@@ -192,7 +192,7 @@ def describe_conditions(conditions: list[dict]) -> str:
         return "no conditions"
     labels = dict(Operator.choices)
     return " and ".join(
-        f"{c.get('question')} {labels.get(c.get('operator'), c.get('operator'))} “{c.get('value')}”" for c in conditions
+        f"{c.get('question')} {labels.get(str(c.get('operator')), c.get('operator'))} “{c.get('value')}”" for c in conditions
     )
 
 

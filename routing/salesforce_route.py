@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.cache import cache
 
-from workestra import ratelimit
-
 from bookings.models import BookingLink
 from integrations.salesforce.owner_lookup import OwnerResult, find_owner
 from integrations.salesforce.selectors import connection_for_workspace, member_for_sf_user
+from workestra import ratelimit
+from workestra.models import User
 
 logger = logging.getLogger("routing.salesforce")
 CACHE_SECONDS = 5 * 60
@@ -36,7 +36,7 @@ class OwnerRoute:
 
     result: OwnerResult
     cached: bool = False
-    member: object = None
+    member: User | None = None
     link: BookingLink | None = None
     reason: str = ""
 
@@ -66,10 +66,11 @@ def route_to_owner(*, workspace, email: str, form_id: int | None = None) -> Owne
         return replace(route, reason="no contact, unconverted lead or account in Salesforce matches this email")
     owner = f"Salesforce owner {result.owner_label}"
     if not result.owner_is_user:
-        record = SOURCE_WORDS[result.source]
+        record = SOURCE_WORDS.get(result.source or "", "record")
         return replace(route, reason=f"the {record} is owned by {result.owner_label}, a queue, not a user")
     if result.owner_active is False:
         return replace(route, reason=f"{owner} is inactive")
+    assert connection is not None  # an answer without an error came from a connection
     member = member_for_sf_user(connection, result.owner_sf_id)
     if member is None:
         return replace(route, reason=f"{owner} is not mapped to a Workestra member")

@@ -3,6 +3,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeGuard
 from urllib.parse import urlencode
 
 from django.db import IntegrityError, transaction
@@ -40,7 +41,9 @@ def form_save(
     name, slug = name.strip(), slug.strip().lower()
     link_ids = set(BookingLink.objects.filter(workspace=workspace).values_list("pk", flat=True))
     errors = rules.check_form(name=name, slug=slug, questions=questions, routes=routes, link_ids=link_ids)
-    taken = RoutingForm.objects.filter(workspace=workspace, slug=slug).exclude(pk=getattr(form, "pk", None))
+    taken = RoutingForm.objects.filter(workspace=workspace, slug=slug)
+    if form is not None:
+        taken = taken.exclude(pk=form.pk)
     if slug and taken.exists():
         errors.append(f"Another form in your workspace already uses “{slug}”. Choose a different URL name.")
     if errors:
@@ -190,7 +193,7 @@ def _fallback(form, routes: list[Route], previous: Decision) -> Decision:
     return decision
 
 
-def _usable(link: BookingLink | None, form: RoutingForm) -> bool:
+def _usable(link: BookingLink | None, form: RoutingForm) -> TypeGuard[BookingLink]:
     return link is not None and link.workspace_id == form.workspace_id
 
 

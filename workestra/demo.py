@@ -40,7 +40,7 @@ DEMO_PEOPLE = (
 
 # --- extension point --------------------------------------------------------------------
 # Append idempotent callables taking the demo Workspace (e.g. the routing form "contact-sales").
-DEMO_SEEDERS: list[Callable[[Workspace], None]] = [seed_contact_sales_form]
+DEMO_SEEDERS: list[Callable[[Workspace], object]] = [seed_contact_sales_form]
 
 
 def seed_demo_workspace() -> Workspace:

@@ -1,5 +1,6 @@
 """Tenancy: users sign in with their email; each belongs to one workspace with a role."""
 import zoneinfo
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
@@ -34,13 +35,13 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractUser):
-    username = None
+    username = None  # type: ignore[assignment]  # sign-in is by email; Django's documented way to drop the field
     email = models.EmailField("email address", unique=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
-    objects = UserManager()
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]  # email-based, not AbstractUser's
 
     def __str__(self):
         return self.email

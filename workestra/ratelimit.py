@@ -5,6 +5,7 @@ A limit is "<count>/<seconds>" (a setting). Each request adds one to the counter
 number when the cache is shared: Redis in production, a file cache in the demo. A request over any
 of its limits is answered 429 before the view runs, so nothing beyond the limit is written.
 """
+
 import functools
 import hashlib
 import logging

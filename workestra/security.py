@@ -1,5 +1,6 @@
 """Request-level defences shared by every app: who the client is, and the headers every response
 carries that django-csp does not set."""
+
 import ipaddress
 import logging
 

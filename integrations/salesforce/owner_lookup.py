@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from .client import SalesforceClient
-from .errors import NeedsReconnectError, PermanentError, RateLimitedError, RetryableError, SalesforceError, from_response
+from .errors import (
+    NeedsReconnectError,
+    PermanentError,
+    RateLimitedError,
+    RetryableError,
+    SalesforceError,
+    from_response,
+)
 from .models import SalesforceConnection, SalesforceUser
 from .soql import like_contains, soql
 from .tokens import refresh_access_token

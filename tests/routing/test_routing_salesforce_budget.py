@@ -3,6 +3,7 @@ over the emulator: answers that found nobody are cached too, lookups are throttl
 (and per client through the form's POST limit), and routing has its own share of the org's daily
 allotment. Past a limit the invitee goes to the fallback at once, without a call, and the
 submission says why."""
+
 import uuid
 from urllib.parse import urlencode
 

@@ -1,5 +1,6 @@
 """Content-Security-Policy and Permissions-Policy on every page (issue 15), and no template that
 would need an inline script the policy refuses."""
+
 import re
 from pathlib import Path
 
@@ -72,4 +73,6 @@ def test_no_template_has_an_inline_script_without_a_nonce_or_an_event_handler():
             if EVENT_HANDLER.search(text) or "javascript:" in text.lower():
                 offenders.append(f"{path}: an on*= handler or javascript: URL")
 
-    assert offenders == [], "Move the code to static/js/ (or give it nonce=\"{{ request.csp_nonce }}\"):\n" + "\n".join(offenders)
+    assert offenders == [], 'Move the code to static/js/ (or give it nonce="{{ request.csp_nonce }}"):\n' + "\n".join(
+        offenders
+    )

@@ -1,5 +1,6 @@
 """Production refuses to start without an https PUBLIC_BASE_URL (issue 12 item 14): it is the
 OAuth redirect URI and the base of every link written to Salesforce."""
+
 import pytest
 
 from tests.security.test_security_deploy import production_env, run

@@ -1,5 +1,6 @@
 """Public POST limits (issue 15): per client and per link (booking, form) on booking, reschedule,
 cancel and the routing form; 429 with a readable page, and nothing written beyond the limit."""
+
 import uuid
 
 import pytest
@@ -70,7 +71,10 @@ def test_reschedule_and_cancel_are_limited_per_booking(client, link):
     url = f"/bookings/{booking.uid}/"
     slots = link_free_slots(link)[1:6]
 
-    moves = [client.post(url + "reschedule/", {"start": s.isoformat()}, REMOTE_ADDR=f"203.0.113.{n}") for n, s in enumerate(slots)]
+    moves = [
+        client.post(url + "reschedule/", {"start": s.isoformat()}, REMOTE_ADDR=f"203.0.113.{n}")
+        for n, s in enumerate(slots)
+    ]
     cancels = [client.post(url + "cancel/", {"reason": "x"}, REMOTE_ADDR="203.0.113.90") for _ in range(4)]
 
     assert [a.status_code for a in moves] == [302, 302, 302, 429, 429]

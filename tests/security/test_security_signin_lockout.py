@@ -1,6 +1,7 @@
 """Sign-in brute force (issue 15): django-axes locks an account, or a client, out after
 SIGNIN_FAILURE_LIMIT wrong passwords for SIGNIN_LOCKOUT_MINUTES, with one message that does not
 say whether the account exists; staff unlock from Django admin."""
+
 from datetime import timedelta
 
 import pytest

@@ -2,6 +2,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
@@ -222,6 +223,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Shared cache (routing lookups, rate limits, routing's API budget): Redis when there is one.
 # Without Redis (demo, laptops) a file cache that every process on the machine shares: rate
 # limits must count the requests of all gunicorn workers, and locmem counts per process.
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "workestra"}}
 else:

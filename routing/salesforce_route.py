@@ -70,7 +70,8 @@ def route_to_owner(*, workspace, email: str, form_id: int | None = None) -> Owne
         return replace(route, reason=f"the {record} is owned by {result.owner_label}, a queue, not a user")
     if result.owner_active is False:
         return replace(route, reason=f"{owner} is inactive")
-    assert connection is not None  # an answer without an error came from a connection
+    if connection is None:  # cannot happen: an answer without an error came from a connection
+        return replace(route, reason="Salesforce is not connected")
     member = member_for_sf_user(connection, result.owner_sf_id)
     if member is None:
         return replace(route, reason=f"{owner} is not mapped to a Workestra member")

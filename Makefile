@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 LINT_PATHS := workestra bookings routing notetaker integrations sfdc_emulator tests bench scripts manage.py
 TYPED_PATHS := workestra bookings integrations
 COVERAGE_ARGS ?= --cov=integrations --cov-branch --cov-report=term:skip-covered
-UV_COMPILE := $(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --universal --quiet
+UV_COMPILE := $(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --universal --quiet --custom-compile-command "make lock"
 
 .PHONY: install demo test browser-deps lint lint-security types format lock bench
 

@@ -20,3 +20,12 @@ def test_production_starts_with_an_https_public_base_url():
     result = run(["manage.py", "check"], production_env(PUBLIC_BASE_URL="https://app.workestra.example"))
 
     assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_the_public_development_token_key():
+    from workestra.settings.base import DEVELOPMENT_TOKEN_KEY
+
+    result = run(["manage.py", "check"], production_env(TOKEN_ENCRYPTION_KEYS=f"{DEVELOPMENT_TOKEN_KEY}"))
+
+    assert result.returncode != 0
+    assert "TOKEN_ENCRYPTION_KEYS holds the public development key" in result.stderr

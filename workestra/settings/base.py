@@ -181,6 +181,9 @@ SALESFORCE_ROUTING_TIMEOUT = float(os.environ.get("SALESFORCE_ROUTING_TIMEOUT", 
 SALESFORCE_API_LIMIT_SHARE = float(os.environ.get("SALESFORCE_API_LIMIT_SHARE", "0.9"))
 # Fernet keys, comma separated: the first encrypts, any of them decrypts (rotation).
 TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
+# The local settings' key, public on purpose (tokens of the local emulator only); production
+# refuses it.
+DEVELOPMENT_TOKEN_KEY = "fzjaVgLSzv01rC3pclrajXD-anCkIHN4ovxv7MfwTq0="  # noqa: S105  # nosec B105 - public development key
 
 NOTETAKER_WEBHOOK_SECRET = os.environ.get("NOTETAKER_WEBHOOK_SECRET", "")
 

@@ -15,9 +15,6 @@ SALESFORCE_LOGIN_URL = os.environ.get("SALESFORCE_LOGIN_URL", "https://127.0.0.1
 SALESFORCE_SANDBOX_LOGIN_URL = os.environ.get(
     "SALESFORCE_SANDBOX_LOGIN_URL", "https://127.0.0.1:8443/sandbox"
 ).rstrip("/")
-TOKEN_ENCRYPTION_KEYS = TOKEN_ENCRYPTION_KEYS or [  # noqa: F405
-    # Development key, public on purpose: tokens of the local emulator only.
-    "fzjaVgLSzv01rC3pclrajXD-anCkIHN4ovxv7MfwTq0="
-]
+TOKEN_ENCRYPTION_KEYS = TOKEN_ENCRYPTION_KEYS or [DEVELOPMENT_TOKEN_KEY]  # noqa: F405
 NOTETAKER_WEBHOOK_SECRET = os.environ.get("NOTETAKER_WEBHOOK_SECRET", "local-notetaker-secret")
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -5,13 +5,15 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import SECRET_KEY, TOKEN_ENCRYPTION_KEYS, env_bool
+from .base import DEVELOPMENT_TOKEN_KEY, SECRET_KEY, TOKEN_ENCRYPTION_KEYS, env_bool
 
 DEBUG = False
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production.")
 if not TOKEN_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS must be set in production (comma-separated Fernet keys).")
+if DEVELOPMENT_TOKEN_KEY in TOKEN_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS holds the public development key; generate a key of your own.")
 
 # It becomes the OAuth redirect URI and every link written to Salesforce: the development
 # default (http://127.0.0.1:8000) would break sign-in to Salesforce and leak into CRM records.

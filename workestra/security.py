@@ -27,7 +27,13 @@ def client_ip(request: HttpRequest) -> str:
     try:
         return str(ipaddress.ip_address(remote))
     except ValueError:
-        return "unknown"
+        return ""
+
+
+def signin_client_ip(request: HttpRequest) -> str | None:
+    """client_ip for django-axes, which stores it in an address column: None when there is none
+    (a request built in code, such as the test client's force_login)."""
+    return client_ip(request) or None
 
 
 def signin_username(request: HttpRequest, credentials: dict | None = None) -> str:

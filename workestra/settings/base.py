@@ -255,7 +255,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("SIGNIN_LOCKOUT_MINUT
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "workestra.security.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "workestra.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "workestra.security.signin_client_ip"
 AXES_USERNAME_CALLABLE = "workestra.security.signin_username"
 AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_VERBOSE = False  # axes' own log lines carry the username; ours (workestra.security) do not

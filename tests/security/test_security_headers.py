@@ -76,3 +76,25 @@ def test_no_template_has_an_inline_script_without_a_nonce_or_an_event_handler():
     assert offenders == [], 'Move the code to static/js/ (or give it nonce="{{ request.csp_nonce }}"):\n' + "\n".join(
         offenders
     )
+
+
+def test_an_inline_script_with_the_nonce_is_allowed_by_the_header(rf):
+    """A template that needs an inline script gives it nonce="{{ request.csp_nonce }}"; the
+    header then names that nonce (and only this response's)."""
+    from csp.middleware import CSPMiddleware
+    from django.http import HttpResponse
+    from django.template import engines
+
+    template = engines["django"].from_string('<script nonce="{{ request.csp_nonce }}">var ok = 1;</script>')
+
+    def view(request):
+        return HttpResponse(template.render({}, request))
+
+    responses = [CSPMiddleware(view)(rf.get("/")) for _ in range(2)]
+
+    nonces = []
+    for response in responses:
+        nonce = re.search(r'nonce="([^"]+)"', response.content.decode()).group(1)
+        assert f"'nonce-{nonce}'" in directives(response)["script-src"]
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]

@@ -7,10 +7,16 @@ from . import outbox
 
 
 @shared_task(name="integrations.salesforce.tasks.drain_connection", acks_late=True, ignore_result=True)
-def drain_connection(connection_id: int) -> int:
-    return drain_module.drain(connection_id)
+def drain_connection(connection_id: int, wake_token: str = "") -> int:
+    # A task without a token (queued before wake-ups had one) drains like a manual call.
+    return drain_module.drain(connection_id, wake_token or None)
 
 
 @shared_task(name="integrations.salesforce.tasks.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> int:
     return outbox.sweep()
+
+
+@shared_task(name="integrations.salesforce.tasks.prune_outbox", ignore_result=True)
+def prune_outbox() -> int:
+    return outbox.prune()

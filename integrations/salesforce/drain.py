@@ -24,7 +24,7 @@ Kind = SyncOperation.Kind
 
 
 # A woken drain whose window has less than this left sleeps it off instead of queueing again.
-WINDOW_SLACK_SECONDS = 0.25
+WINDOW_SLACK_SECONDS = outbox.WAKE_MARGIN.total_seconds()
 
 
 class LeaseLostError(Exception):

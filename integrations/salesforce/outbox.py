@@ -24,6 +24,11 @@ ACTIVE_STATUSES = (SalesforceConnection.Status.CONNECTED, SalesforceConnection.S
 # Salesforce's own limits decide this: push sends a claim's lookups in one /composite and its
 # writes as up to five Collections of 200 in one /composite.
 MAX_BOOKINGS_PER_BATCH = 1000
+# Countdowns stay below the broker's visibility timeout (3,600 s), or Redis redelivers them.
+MAX_WAKE_DELAY_SECONDS = 600.0
+# A scheduled wake-up is only replaced by one needed this much earlier: a woken drain sleeps off
+# a margin this small (drain.WINDOW_SLACK_SECONDS) instead of costing a second task.
+WAKE_MARGIN = timedelta(seconds=0.25)
 
 
 # ---- writing rows -------------------------------------------------------------------------
@@ -92,9 +97,11 @@ class _WakeOnCommit:
 
     def __init__(self, connection_id: int):
         self.connection_id = connection_id
+        self.ran = False
         self.__qualname__ = f"wake_up({connection_id})"  # Django names failed callbacks by it
 
     def __call__(self) -> None:
+        self.ran = True
         wake_up(self.connection_id, delay=settings.SALESFORCE_COALESCE_SECONDS)
 
 
@@ -103,7 +110,7 @@ def wake_up_on_commit(connection_id: int) -> None:
     outside one). Idempotent within a transaction."""
     db = transaction.get_connection()
     pending = getattr(db, "run_on_commit", None) or []
-    if any(isinstance(func, _WakeOnCommit) and func.connection_id == connection_id for _, func, _ in pending):
+    if any(isinstance(func, _WakeOnCommit) and func.connection_id == connection_id and not func.ran for _, func, _ in pending):
         return
     transaction.on_commit(_WakeOnCommit(connection_id), robust=True)
 
@@ -118,10 +125,10 @@ def wake_up(connection_id: int, *, delay: float = 0) -> bool:
     Returns True when a drain is (now) scheduled or running. False when the broker refused
     the task: the row stays pending and the sweep enqueues it later. Never raises."""
     now = timezone.now()
-    at = now + timedelta(seconds=max(0.0, min(delay, settings.SALESFORCE_RETRY_MAX_SECONDS)))
+    at = now + timedelta(seconds=max(0.0, min(delay, MAX_WAKE_DELAY_SECONDS)))
     token = uuid.uuid4().hex
     lease_free = Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now)
-    replaceable = Q(drain_wake_at__isnull=True) | Q(drain_wake_at__lt=now - _wake_ttl()) | Q(drain_wake_at__gt=at)
+    replaceable = Q(drain_wake_at__isnull=True) | Q(drain_wake_at__lt=now - _wake_ttl()) | Q(drain_wake_at__gt=at + WAKE_MARGIN)
     try:
         scheduled = (
             SalesforceConnection.objects.filter(lease_free, replaceable, pk=connection_id, status=SalesforceConnection.Status.CONNECTED)
@@ -146,7 +153,7 @@ def enqueue_drain(connection_id: int, countdown: float = 0, wake_token: str = ""
 
     try:
         drain_connection.apply_async(
-            args=[connection_id, wake_token], countdown=max(0, min(countdown, settings.SALESFORCE_RETRY_MAX_SECONDS))
+            args=[connection_id, wake_token], countdown=max(0, min(countdown, MAX_WAKE_DELAY_SECONDS))
         )
         return True
     except Exception:  # kombu raises transport-specific errors; any of them means "not enqueued"

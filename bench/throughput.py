@@ -53,7 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--post-samples", type=int, default=20)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/h_drain_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
-    parser.add_argument("--only", default="1,2,3,4,5,6")
+    parser.add_argument("--only", default="1,2,3,4,5,6,plans", help="figures to run (plans: PostgreSQL EXPLAIN output)")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -124,7 +124,7 @@ class Child:
                 self.figure_4()
             if "6" in only:
                 self.figure_6()
-            if self.backend == "pg":
+            if self.backend == "pg" and "plans" in only:
                 self.explain_plans()
         finally:
             self.stop_workers()
@@ -314,7 +314,7 @@ class Child:
         latency = 200
         configs = [("1 process (prefork, 2 children: the default)", [("prefork", 2)]),
                    ("2 processes (prefork, 2 children each)", [("prefork", 2), ("prefork", 2)])]
-        for spec in self.args.pools.split(","):
+        for spec in filter(None, self.args.pools.split(",")):
             pool, concurrency = spec.split(":")
             configs.append((f"1 process, --pool={pool} --concurrency={concurrency}", [(pool, int(concurrency))]))
         print(f"\n### 1. 20 workspaces x 50 bookings, Salesforce at {latency} ms, committed one by one with no worker running", flush=True)

@@ -219,6 +219,14 @@ def claim_batch(connection: SalesforceConnection, token: str, limit: int = MAX_B
         booking_ids = list(dict.fromkeys(due))[:limit]
         if not booking_ids:
             return []
+        # A booking whose last batch crashed is retried on its own, so one poisoned booking
+        # (a bug its data triggers) can't take every booking of its batches down with it.
+        suspects = set(
+            SyncOperation.objects.filter(connection=connection, state=State.PENDING, booking_id__in=booking_ids, error_kind="unexpected")
+            .values_list("booking_id", flat=True)
+        )
+        if suspects:
+            booking_ids = [next(b for b in booking_ids if b in suspects)]
         ops = list(
             SyncOperation.objects.select_for_update(skip_locked=True)
             .filter(connection=connection, state=State.PENDING, booking_id__in=booking_ids)

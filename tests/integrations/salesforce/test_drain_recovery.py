@@ -227,3 +227,29 @@ def test_the_redaction_filter_remembers_a_bounded_number_of_secrets():
     assert redaction.redact(f"Bearer {newest}") == "Bearer [redacted]"
     redaction.register_secret(newest)  # seen again: stays the newest
     assert next(reversed(redaction._secrets)) == newest
+
+
+def test_a_booking_that_crashes_its_batch_is_retried_alone_so_the_others_still_go(team, monkeypatch, settings):
+    # Given three bookings in one batch, one of which crashes the push every time (a bug its data triggers).
+    settings.SALESFORCE_MAX_ATTEMPTS = 2
+    settings.SALESFORCE_RETRY_BASE_SECONDS = settings.SALESFORCE_RETRY_MAX_SECONDS = 60
+    poisoned = team.book("alice", slot=0, email="poison@example.org")
+    others = [team.book("bob", slot=0), team.book("carol", slot=0)]
+    original = BookingPush.run
+
+    def crash_on_poison(self):
+        if any(b.invitee_email == "poison@example.org" for b in self.bookings.values()):
+            raise ZeroDivisionError("division by zero")
+        return original(self)
+
+    monkeypatch.setattr(BookingPush, "run", crash_on_poison)
+    drain(team.connection.pk)  # the whole batch crashes once
+    assert SyncOperation.objects.filter(error_code="ZeroDivisionError").count() == 3
+    _due_now()
+    drain(team.connection.pk)  # the poisoned one alone: it crashes and gives up; the others go after it
+    # Then the others were retried alone and pushed; the poisoned one ended failed with its reason.
+    assert {op.booking_id: op.state for op in SyncOperation.objects.all()} == {
+        poisoned.pk: State.FAILED, others[0].pk: State.PUSHED, others[1].pk: State.PUSHED,
+    }
+    assert SyncOperation.objects.get(booking=poisoned).outcome.endswith("Unexpected error: ZeroDivisionError: division by zero")
+    assert len(team.events()) == 2

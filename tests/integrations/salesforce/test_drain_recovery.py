@@ -57,7 +57,8 @@ def test_an_unexpected_exception_is_an_attempt_that_backs_off_and_ends_failed_wi
     assert team.events() == []
 
 
-def test_an_exception_before_any_push_is_recorded_the_same_way(team, monkeypatch):
+def test_an_exception_before_any_push_is_recorded_the_same_way(team, monkeypatch, settings):
+    settings.SALESFORCE_RETRY_BASE_SECONDS = settings.SALESFORCE_RETRY_MAX_SECONDS = 60
     team.book("alice")
     monkeypatch.setattr(drain_module, "client_for", lambda connection: (_ for _ in ()).throw(RuntimeError("no client today")))
     drain(team.connection.pk)
@@ -65,7 +66,8 @@ def test_an_exception_before_any_push_is_recorded_the_same_way(team, monkeypatch
     assert (op.state, op.attempts, op.error_code, op.error_message) == (State.PENDING, 1, "RuntimeError", "RuntimeError: no client today")
 
 
-def test_events_created_before_a_crash_are_recorded_and_only_the_rest_retry(team, monkeypatch):
+def test_events_created_before_a_crash_are_recorded_and_only_the_rest_retry(team, monkeypatch, settings):
+    settings.SALESFORCE_RETRY_BASE_SECONDS = settings.SALESFORCE_RETRY_MAX_SECONDS = 60
     # Given two bookings, the second crashing the recap pusher that runs after the Events.
     first, second = team.book("alice"), team.book("bob")
     original = BookingPush.run
@@ -82,7 +84,8 @@ def test_events_created_before_a_crash_are_recorded_and_only_the_rest_retry(team
     assert (crashed.state, crashed.error_code) == (State.PENDING, "ValueError")
 
 
-def test_a_batch_whose_recording_fails_is_still_recorded_as_an_attempt(team, monkeypatch):
+def test_a_batch_whose_recording_fails_is_still_recorded_as_an_attempt(team, monkeypatch, settings):
+    settings.SALESFORCE_RETRY_BASE_SECONDS = settings.SALESFORCE_RETRY_MAX_SECONDS = 60
     team.book("alice")
 
     def broken_record(*args, **kwargs):

@@ -145,20 +145,30 @@ def test_bookings_within_the_coalescing_window_share_one_lookup_and_one_write(te
 
 
 @pytest.mark.django_db
-def test_the_batch_records_its_rows_and_attempts_in_one_write_each(team, broker, committed):
+def test_the_batch_records_its_rows_and_attempts_in_one_transaction(team, broker, committed, monkeypatch):
     from django.test.utils import CaptureQueriesContext
 
     with committed(), transaction.atomic():
         for slot in range(30):
             team.book(["alice", "bob"][slot % 2], slot=slot // 2)
-    with CaptureQueriesContext(db_connection) as queries:
-        assert broker.run_all() == [30]
-    statements = [q["sql"] for q in queries.captured_queries]
-    attempt_inserts = [s for s in statements if s.startswith('INSERT INTO "salesforce_syncattempt"')]
-    assert len(attempt_inserts) == 1
+    recorded = []
+    original = drain_module._record_batch
+
+    def capturing(*args):
+        with CaptureQueriesContext(db_connection) as queries:
+            original(*args)
+        recorded.append([q["sql"] for q in queries.captured_queries])
+
+    monkeypatch.setattr(drain_module, "_record_batch", capturing)
+    assert broker.run_all() == [30]
+    [statements] = recorded
+    # One transaction (a savepoint inside the test's own), one INSERT for all 30 attempts.
+    assert statements[0].startswith("SAVEPOINT") and statements[-1].startswith("RELEASE SAVEPOINT")
+    assert sum(s.startswith("SAVEPOINT") for s in statements) == 1
+    assert [s for s in statements if s.startswith('INSERT INTO "salesforce_syncattempt"')] != []
+    assert sum(s.startswith('INSERT INTO "salesforce_syncattempt"') for s in statements) == 1
     assert SyncAttempt.objects.count() == 30
-    op_updates = [s for s in statements if s.startswith('UPDATE "salesforce_syncoperation"')]
-    assert len(op_updates) == 2  # the claim, and the batch's outcomes
+    assert not SyncOperation.objects.exclude(state=State.PUSHED).exists()
 
 
 @pytest.mark.django_db

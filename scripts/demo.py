@@ -53,8 +53,9 @@ def main() -> None:
     wait_for_port(SFDC_PORT, emulator, "sfdc_emulator")
     # simple-salesforce and requests-oauthlib trust the emulator's CA through this bundle.
     env["REQUESTS_CA_BUNDLE"] = str(SFDC_DIR / "ca-bundle.pem")
+    # The same I/O-bound pool as docker-compose.yml, smaller: the demo's SQLite has one writer.
     processes.append(start("worker", ["-m", "celery", "-A", "workestra", "worker", "--beat", "--loglevel=INFO",
-                                      "--concurrency=2", "--schedule", str(VAR / "celerybeat-schedule")], env))
+                                      "--pool=threads", "--concurrency=4", "--schedule", str(VAR / "celerybeat-schedule")], env))
     web = start("web", [*manage, "runserver", f"127.0.0.1:{WEB_PORT}", "--noreload"], env)
     processes.append(web)
     wait_for_port(WEB_PORT, web, "web")

@@ -6,9 +6,14 @@ extra fields. Structured extras are rendered as key=value.
 """
 import logging
 import threading
+from collections import OrderedDict
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "extra_fields"}
-_secrets: set[str] = set()
+# The most recently seen secrets, bounded: a worker serving thousands of connections (each
+# refresh adds an access token) must not grow this, nor the cost of each log line, forever.
+# A token not seen for MAX_SECRETS newer ones is no longer in this process's hands anyway.
+MAX_SECRETS = 2048
+_secrets: OrderedDict[str, None] = OrderedDict()
 _lock = threading.Lock()
 REDACTED = "[redacted]"
 
@@ -17,11 +22,16 @@ def register_secret(value: str | None) -> None:
     """Remember a secret so that no log line can print it. Short values are ignored."""
     if value and len(value) >= 8:
         with _lock:
-            _secrets.add(value)
+            _secrets[value] = None
+            _secrets.move_to_end(value)
+            while len(_secrets) > MAX_SECRETS:
+                _secrets.popitem(last=False)
 
 
 def redact(text: str) -> str:
-    for secret in list(_secrets):
+    with _lock:
+        secrets = list(_secrets)
+    for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text

@@ -6,12 +6,12 @@ from . import outbox
 from .models import SalesforceConnection, SyncOperation
 
 State = SyncOperation.State
-RETRYABLE_STATES = (State.FAILED, State.DEFERRED, State.PENDING)
+RETRYABLE_STATES = (State.FAILED, State.DEFERRED, State.PENDING, State.WAITING_RECONNECT)
 
 
 def operations_retry_now(*, operation_ids) -> int:
-    """Make failed, deferred and pending rows due now and ask for a drain of their connections.
-    Rows of a connection that is not connected wait for the reconnect instead. Other states are
+    """Make failed, deferred, pending and waiting rows due now and ask for a drain of their
+    connections. Rows of a connection that is not connected wait for the reconnect instead. Other states are
     left alone. Returns how many rows were changed; idempotent."""
     now = timezone.now()
     with transaction.atomic():
@@ -30,7 +30,7 @@ def operations_retry_now(*, operation_ids) -> int:
             **due_now,
         )
         for connection_id in {op.connection_id for op in rows if op.pk in connected}:
-            transaction.on_commit(lambda cid=connection_id: outbox.enqueue_drain(cid), robust=True)
+            outbox.wake_up_on_commit(connection_id)
     return len(rows)
 
 

@@ -2,6 +2,7 @@
 mapping overrides, per-link toggles, per-booking sync records and the outbox."""
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from .crypto import EncryptedTextField
@@ -69,6 +70,11 @@ class SalesforceConnection(models.Model):
     # One drain at a time per connection: a lease that expires if its worker dies.
     drain_lease_token = models.CharField(max_length=32, blank=True)
     drain_lease_until = models.DateTimeField(null=True, blank=True)
+    # At most one wake-up per connection: the one drain task queued for it (its token) and when
+    # it is due. A commit, a backoff or the sweep only enqueues a task when none is scheduled
+    # (or an earlier one is needed); the drain clears it when it takes the lease.
+    drain_wake_token = models.CharField(max_length=32, blank=True)
+    drain_wake_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -232,6 +238,19 @@ class SyncOperation(models.Model):
         indexes = [
             models.Index(fields=["connection", "state", "next_attempt_at"]),
             models.Index(fields=["booking", "kind", "state"]),
+            # The hot queries, each on a small partial index: the claim and the coalescing
+            # window (pending rows of one connection by due time), the sweep (due rows of every
+            # connection; stranded in-progress rows), the settings page's last errors, the prune.
+            models.Index(
+                fields=["next_attempt_at", "connection"], condition=Q(state="pending"), name="sf_op_pending_due",
+            ),
+            models.Index(fields=["connection"], condition=Q(state="in_progress"), name="sf_op_in_progress"),
+            models.Index(
+                fields=["connection", "-updated_at"], condition=Q(state="failed") | ~Q(error_message=""), name="sf_op_recent_errors",
+            ),
+            models.Index(
+                fields=["finished_at"], condition=Q(finished_at__isnull=False), name="sf_op_finished",
+            ),
         ]
 
     def __str__(self):

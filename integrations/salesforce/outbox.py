@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from .models import BookingSync, SalesforceConnection, SyncOperation
@@ -21,7 +21,14 @@ from .models import BookingSync, SalesforceConnection, SyncOperation
 logger = logging.getLogger("integrations.salesforce.outbox")
 State = SyncOperation.State
 ACTIVE_STATUSES = (SalesforceConnection.Status.CONNECTED, SalesforceConnection.Status.NEEDS_RECONNECT)
-MAX_BOOKINGS_PER_BATCH = 200
+# Salesforce's own limits decide this: push sends a claim's lookups in one /composite and its
+# writes as up to five Collections of 200 in one /composite.
+MAX_BOOKINGS_PER_BATCH = 1000
+# Countdowns stay below the broker's visibility timeout (3,600 s), or Redis redelivers them.
+MAX_WAKE_DELAY_SECONDS = 600.0
+# A scheduled wake-up is only replaced by one needed this much earlier: a woken drain sleeps off
+# a margin this small (drain.WINDOW_SLACK_SECONDS) instead of costing a second task.
+WAKE_MARGIN = timedelta(seconds=0.25)
 
 
 # ---- writing rows -------------------------------------------------------------------------
@@ -43,7 +50,7 @@ def record_operation(*, connection: SalesforceConnection, booking, kind: str, tr
         outcome=reason if waiting else "",
     )
     if not waiting:
-        transaction.on_commit(lambda: enqueue_drain_unless_draining(connection.pk), robust=True)
+        wake_up_on_commit(connection.pk)
     return op
 
 
@@ -83,49 +90,113 @@ def recap_changed(*, booking) -> SyncOperation | None:
     return record_operation(connection=connection, booking=booking, kind=SyncOperation.Kind.RECAP, trigger=SyncOperation.Trigger.RECAP)
 
 
-def enqueue_drain(connection_id: int, countdown: float = 0) -> bool:
-    """Ask a worker to drain. False when the broker is unreachable: the row stays pending and
-    the periodic sweep enqueues it later, so nothing is lost."""
+# ---- waking a drain: at most one queued task per connection ----------------------------------
+class _WakeOnCommit:
+    """An on_commit callback that knows its connection, so a transaction that writes many rows
+    of one connection registers one wake-up, not one per row."""
+
+    def __init__(self, connection_id: int):
+        self.connection_id = connection_id
+        self.ran = False
+        self.__qualname__ = f"wake_up({connection_id})"  # Django names failed callbacks by it
+
+    def __call__(self) -> None:
+        self.ran = True
+        wake_up(self.connection_id, delay=settings.SALESFORCE_COALESCE_SECONDS)
+
+
+def wake_up_on_commit(connection_id: int) -> None:
+    """Ask for a drain of `connection_id` once the surrounding transaction commits (at once
+    outside one). Idempotent within a transaction."""
+    db = transaction.get_connection()
+    pending = getattr(db, "run_on_commit", None) or []
+    if any(isinstance(func, _WakeOnCommit) and func.connection_id == connection_id and not func.ran for _, func, _ in pending):
+        return
+    transaction.on_commit(_WakeOnCommit(connection_id), robust=True)
+
+
+def wake_up(connection_id: int, *, delay: float = 0) -> bool:
+    """Make sure a drain of the connection is scheduled within `delay` seconds, enqueueing a
+    task only when none is: not while a drain holds the lease (it re-checks when it lets go),
+    not while a wake-up is already scheduled at or before that time (a later one, a backoff's,
+    is replaced; the replaced task finds its token gone and does nothing), and again once a
+    scheduled one is older than SALESFORCE_DRAIN_WAKE_TTL_SECONDS (its task was lost).
+
+    Returns True when a drain is (now) scheduled or running. False when the broker refused
+    the task: the row stays pending and the sweep enqueues it later. Never raises."""
+    now = timezone.now()
+    at = now + timedelta(seconds=max(0.0, min(delay, MAX_WAKE_DELAY_SECONDS)))
+    token = uuid.uuid4().hex
+    lease_free = Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now)
+    replaceable = Q(drain_wake_at__isnull=True) | Q(drain_wake_at__lt=now - _wake_ttl()) | Q(drain_wake_at__gt=at + WAKE_MARGIN)
+    try:
+        scheduled = (
+            SalesforceConnection.objects.filter(lease_free, replaceable, pk=connection_id, status=SalesforceConnection.Status.CONNECTED)
+            .update(drain_wake_token=token, drain_wake_at=at)
+        )
+    except Exception:  # the web process must never fail a booking over a wake-up; the sweep recovers
+        logger.warning("salesforce.outbox.wake_failed", extra={"connection_id": connection_id}, exc_info=True)
+        return False
+    if not scheduled:
+        return True
+    if enqueue_drain(connection_id, countdown=(at - now).total_seconds(), wake_token=token):
+        return True
+    # Not queued: forget the wake-up so the next commit (or the sweep) tries again at once.
+    SalesforceConnection.objects.filter(pk=connection_id, drain_wake_token=token).update(drain_wake_token="", drain_wake_at=None)
+    return False
+
+
+def enqueue_drain(connection_id: int, countdown: float = 0, wake_token: str = "") -> bool:
+    """Put a drain task on the broker. Callers go through wake_up(), which keeps it to one
+    task per connection. False when the broker is unreachable."""
     from .tasks import drain_connection
 
     try:
-        drain_connection.apply_async(args=[connection_id], countdown=max(0, min(countdown, settings.SALESFORCE_RETRY_MAX_SECONDS)))
+        drain_connection.apply_async(
+            args=[connection_id, wake_token], countdown=max(0, min(countdown, MAX_WAKE_DELAY_SECONDS))
+        )
         return True
     except Exception:  # kombu raises transport-specific errors; any of them means "not enqueued"
         logger.warning("salesforce.outbox.enqueue_failed", extra={"connection_id": connection_id}, exc_info=True)
         return False
 
 
-def enqueue_drain_unless_draining(connection_id: int) -> bool:
-    """While a drain holds the lease it picks new rows up itself (and re-checks after it lets
-    go), so a task per booking change would only find nothing to do."""
-    draining = SalesforceConnection.objects.filter(pk=connection_id, drain_lease_until__gt=timezone.now()).exists()
-    return True if draining else enqueue_drain(connection_id)
+def _wake_ttl() -> timedelta:
+    return timedelta(seconds=settings.SALESFORCE_DRAIN_WAKE_TTL_SECONDS)
 
 
 # ---- the drain lease ----------------------------------------------------------------------
-def lease_acquire(connection_id: int) -> str | None:
+def lease_acquire(connection_id: int, wake_token: str | None = None) -> str | None:
+    """Take the connection's drain lease; None when another drain holds it. With a
+    `wake_token` (a woken task), only while that wake-up is still the scheduled one, and the
+    wake-up is cleared in the same statement, so commits from now on schedule the next."""
     token = uuid.uuid4().hex
     now = timezone.now()
-    taken = (
-        SalesforceConnection.objects.filter(pk=connection_id)
-        .filter(Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now))
-        .update(drain_lease_token=token, drain_lease_until=now + _lease_ttl())
-    )
-    return token if taken else None
+    rows = SalesforceConnection.objects.filter(pk=connection_id).filter(Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now))
+    fields = {"drain_lease_token": token, "drain_lease_until": now + _lease_ttl()}
+    if wake_token is not None:
+        rows = rows.filter(drain_wake_token=wake_token)
+        fields.update(drain_wake_token="", drain_wake_at=None)
+    return token if rows.update(**fields) else None
 
 
-def lease_renew(connection_id: int, token: str) -> bool:
-    return bool(
-        SalesforceConnection.objects.filter(pk=connection_id, drain_lease_token=token).update(
-            drain_lease_until=timezone.now() + _lease_ttl()
-        )
-    )
+def lease_renew(connection_id: int, token: str, *, org_id: str | None = None) -> bool:
+    """Extend the lease; False when it passed to another drain (or, with `org_id`, when the
+    connection now points at another org)."""
+    rows = SalesforceConnection.objects.filter(pk=connection_id, drain_lease_token=token)
+    if org_id is not None:
+        rows = rows.filter(org_id=org_id)
+    return bool(rows.update(drain_lease_until=timezone.now() + _lease_ttl()))
 
 
 def lease_release(connection_id: int, token: str) -> None:
     SalesforceConnection.objects.filter(pk=connection_id, drain_lease_token=token).update(
         drain_lease_token="", drain_lease_until=None  # nosec B106  # releases the drain lease id, not a password
+    )
+    # A wake-up that came due while this drain ran found the lease taken and did nothing:
+    # forget it, so that the next wake_up() schedules a real one.
+    SalesforceConnection.objects.filter(pk=connection_id, drain_wake_at__lte=timezone.now()).update(
+        drain_wake_token="", drain_wake_at=None  # nosec B106  # a wake-up id, not a password
     )
 
 
@@ -148,6 +219,14 @@ def claim_batch(connection: SalesforceConnection, token: str, limit: int = MAX_B
         booking_ids = list(dict.fromkeys(due))[:limit]
         if not booking_ids:
             return []
+        # A booking whose last batch crashed is retried on its own, so one poisoned booking
+        # (a bug its data triggers) can't take every booking of its batches down with it.
+        suspects = set(
+            SyncOperation.objects.filter(connection=connection, state=State.PENDING, booking_id__in=booking_ids, error_kind="unexpected")
+            .values_list("booking_id", flat=True)
+        )
+        if suspects:
+            booking_ids = [next(b for b in booking_ids if b in suspects)]
         ops = list(
             SyncOperation.objects.select_for_update(skip_locked=True)
             .filter(connection=connection, state=State.PENDING, booking_id__in=booking_ids)
@@ -161,16 +240,14 @@ def claim_batch(connection: SalesforceConnection, token: str, limit: int = MAX_B
     return ops
 
 
-def has_due_work(connection_id: int) -> bool:
-    return SyncOperation.objects.filter(
-        connection_id=connection_id, state=State.PENDING, next_attempt_at__lte=timezone.now()
-    ).exists()
-
-
-def next_due_at(connection_id: int):
-    return SyncOperation.objects.filter(connection_id=connection_id, state=State.PENDING).aggregate(
-        at=Min("next_attempt_at")
-    )["at"]
+def window_remaining(connection_id: int) -> float | None:
+    """Seconds until the connection's oldest pending row should be claimed (<= 0: now), or
+    None when nothing is pending. A row waits SALESFORCE_COALESCE_SECONDS after it came due, so
+    the bookings that commit close together share one lookup and one write."""
+    oldest = SyncOperation.objects.filter(connection_id=connection_id, state=State.PENDING).aggregate(at=Min("next_attempt_at"))["at"]
+    if oldest is None:
+        return None
+    return (oldest - timezone.now()).total_seconds() + settings.SALESFORCE_COALESCE_SECONDS
 
 
 def retry_delay(attempts: int) -> float:
@@ -200,27 +277,85 @@ def resume_waiting(*, connection: SalesforceConnection) -> int:
             state=State.PENDING, next_attempt_at=timezone.now(), outcome="Replaying after reconnect.", updated_at=timezone.now()
         )
         if count:
-            transaction.on_commit(lambda: enqueue_drain(connection.pk), robust=True)
+            wake_up_on_commit(connection.pk)
     logger.info("salesforce.outbox.resumed", extra={"connection_id": connection.pk, "operations": count})
     return count
 
 
 def sweep() -> int:
-    """Re-enqueue work whose task was lost (broker down, worker killed). Returns how many
-    connections were handed to a drain."""
+    """Recover what a lost task, a dead worker or a missed reconnect left behind, and wake the
+    connections that have due rows but no drain scheduled or running (or only a wake-up older
+    than SALESFORCE_DRAIN_WAKE_TTL_SECONDS, whose task was lost). Returns how many connections
+    it woke. Idempotent."""
     now = timezone.now()
     expired_lease = Q(connection__drain_lease_until__isnull=True) | Q(connection__drain_lease_until__lt=now)
-    stranded = SyncOperation.objects.filter(expired_lease, state=State.IN_PROGRESS)
-    revived = stranded.update(state=State.PENDING, claim_token="", updated_at=now)  # nosec B106  # clears the drain's claim id, not a password
+    revived = _revive_stranded(SyncOperation.objects.filter(expired_lease, state=State.IN_PROGRESS), now)
     SyncOperation.objects.filter(state=State.DEFERRED, next_attempt_at__lte=now).update(state=State.PENDING, updated_at=now)
+    # A reconnect that committed while a drain was putting rows on hold leaves them waiting
+    # on a connection that is connected again: they go back to pending.
+    resumed = SyncOperation.objects.filter(
+        state=State.WAITING_RECONNECT, connection__status=SalesforceConnection.Status.CONNECTED
+    ).update(state=State.PENDING, next_attempt_at=now, outcome="Replaying: Salesforce is connected again.", updated_at=now)
+    no_wake_up = Q(connection__drain_wake_at__isnull=True) | Q(connection__drain_wake_at__lt=now - _wake_ttl())
     connection_ids = set(
         SyncOperation.objects.filter(state=State.PENDING, next_attempt_at__lte=now, connection__status=SalesforceConnection.Status.CONNECTED)
-        .filter(expired_lease)
+        .filter(expired_lease, no_wake_up)
         .values_list("connection_id", flat=True)
         .distinct()
     )
-    for connection_id in connection_ids:
-        enqueue_drain(connection_id)
-    if revived or connection_ids:
-        logger.info("salesforce.outbox.swept", extra={"revived": revived, "connections": len(connection_ids)})
+    for connection_id in sorted(connection_ids):
+        wake_up(connection_id)
+    if revived or resumed or connection_ids:
+        logger.info("salesforce.outbox.swept", extra={"revived": revived, "resumed": resumed, "connections": len(connection_ids)})
     return len(connection_ids)
+
+
+def _revive_stranded(stranded, now) -> int:
+    """Rows whose drain died mid-batch go back to pending, and that counts as an attempt: a
+    batch that takes its worker down every time ends `failed` instead of coming back forever."""
+    from .models import SyncAttempt
+
+    rows = list(stranded.values_list("pk", "attempts"))
+    if not rows:
+        return 0
+    message = "The worker sending this stopped before recording an outcome (killed, or lost its database connection)."
+    give_up = [pk for pk, attempts in rows if attempts + 1 >= settings.SALESFORCE_MAX_ATTEMPTS]
+    lost = {"error_kind": "unexpected", "error_code": "WORKER_LOST", "error_message": message, "updated_at": now}
+    unclaimed = {"claim_token": ""}  # nosec B105  # a drain's claim id, not a password
+    with transaction.atomic():
+        SyncOperation.objects.filter(pk__in=give_up, state=State.IN_PROGRESS).update(
+            state=State.FAILED, attempts=F("attempts") + 1, finished_at=now,
+            outcome=f"Gave up after {settings.SALESFORCE_MAX_ATTEMPTS} attempts. Last error: {message}", **lost, **unclaimed,
+        )
+        retry = [pk for pk, _ in rows if pk not in set(give_up)]
+        SyncOperation.objects.filter(pk__in=retry, state=State.IN_PROGRESS).update(
+            state=State.PENDING, attempts=F("attempts") + 1, outcome=f"Trying again: {message}", **lost, **unclaimed,
+        )
+        SyncAttempt.objects.bulk_create(
+            SyncAttempt(operation_id=pk, started_at=now, result=State.FAILED if pk in give_up else State.PENDING,
+                        error_code="WORKER_LOST", error_message=message)
+            for pk, _ in rows
+        )
+    return len(rows)
+
+
+FINISHED_STATES = (State.PUSHED, State.SKIPPED, State.COALESCED, State.FAILED)
+
+
+def prune(*, older_than_days: float | None = None, chunk: int = 5000) -> int:
+    """Delete finished rows (and their attempts) that finished more than
+    SALESFORCE_OUTBOX_RETENTION_DAYS ago, a chunk at a time so no statement holds locks for
+    long. Open rows are never deleted. Returns how many rows went; idempotent."""
+    from .models import SyncAttempt
+
+    days = settings.SALESFORCE_OUTBOX_RETENTION_DAYS if older_than_days is None else older_than_days
+    finished = SyncOperation.objects.filter(finished_at__lt=timezone.now() - timedelta(days=days), state__in=FINISHED_STATES)
+    deleted = 0
+    while ids := list(finished.order_by().values_list("pk", flat=True)[:chunk]):
+        with transaction.atomic():
+            SyncAttempt.objects.filter(operation_id__in=ids).delete()
+            SyncOperation.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+    if deleted:
+        logger.info("salesforce.outbox.pruned", extra={"operations": deleted, "older_than_days": days})
+    return deleted

@@ -45,6 +45,12 @@ What the suite found:
   reproduced in isolation at ~300 messages/s. Nothing is lost (the rows wait in the outbox),
   but nothing is pushed until the worker is restarted. The suite restarts a worker that exits
   by itself, as compose's restart policy would, and lists it in the notes.
+- 8: wake-up tasks the broker accepted and lost leave the connection looking scheduled; the
+  sweep schedules a new wake-up once the lost one is older than
+  `SALESFORCE_DRAIN_WAKE_TTL_SECONDS` (3 s in the suite, 60 s shipped). Unexpected exceptions in
+  a batch (a bug, a database error) are covered at unit level
+  (`tests/integrations/salesforce/test_drain_recovery.py`): each is an attempt that backs off
+  and ends `failed` with its reason, and a crashing booking is retried alone.
 - With the shipped retry policy (base 5 s, cap 600 s, 8 attempts) a row gives up after
   5-11 minutes of 5xx; a longer Salesforce outage leaves bookings `failed` (visible, retryable
   from the admin) rather than pushed. Test 3 runs with 30 attempts.

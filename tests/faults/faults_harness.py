@@ -317,10 +317,15 @@ def check_salesforce(team, baseline_event_ids: set[str]) -> Verdict:
     bookings = {b.uid: b for b in Booking.objects.filter(workspace=team.workspace)}
     syncs = {s.booking_id: s for s in BookingSync.objects.filter(workspace=team.workspace)}
     events_of: dict[str, list[dict]] = defaultdict(list)
+    # Events name their booking by its opaque marker (payloads.booking_marker), not its URL.
+    from integrations.salesforce.payloads import booking_marker
+
+    uid_of_marker = {booking_marker(booking): uid for uid, booking in bookings.items()}
     for event in events:
-        match = UID_IN_URL.search(event.get("Description") or "")
-        if match and match.group(1) in bookings:
-            events_of[match.group(1)].append(event)
+        description = event.get("Description") or ""
+        uid = next((uid for marker, uid in uid_of_marker.items() if marker in description), None)
+        if uid is not None:
+            events_of[uid].append(event)
         else:
             verdict.orphans.append(event["Id"])
     for uid, booking in bookings.items():

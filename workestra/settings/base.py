@@ -165,6 +165,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.salesforce.tasks.sweep_outbox",
         "schedule": OUTBOX_SWEEP_INTERVAL,
     },
+    "salesforce-outbox-prune": {"task": "integrations.salesforce.tasks.prune_outbox", "schedule": 3600.0},
 }
 
 # --- Salesforce ---------------------------------------------------------------------------
@@ -218,6 +219,14 @@ SALESFORCE_RETRY_MAX_SECONDS = min(600.0, float(os.environ.get("SALESFORCE_RETRY
 # is marked failed (and stays retryable by staff).
 SALESFORCE_MAX_ATTEMPTS = int(os.environ.get("SALESFORCE_MAX_ATTEMPTS", "24"))
 SALESFORCE_DEFER_SECONDS = float(os.environ.get("SALESFORCE_DEFER_SECONDS", "900"))
+# A woken drain claims once the oldest due row has waited this long, so bookings that commit
+# close together share one lookup and one write (see README "Throughput" for the measurement).
+SALESFORCE_COALESCE_SECONDS = float(os.environ.get("SALESFORCE_COALESCE_SECONDS", "0.5"))
+# A scheduled wake-up whose task has not started this long after it was due counts as lost:
+# the sweep schedules another (the lost one, if it ever arrives, finds its token gone).
+SALESFORCE_DRAIN_WAKE_TTL_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_WAKE_TTL_SECONDS", "60"))
+# Finished outbox rows (and their attempts) are deleted by the hourly prune after this many days.
+SALESFORCE_OUTBOX_RETENTION_DAYS = float(os.environ.get("SALESFORCE_OUTBOX_RETENTION_DAYS", "90"))
 # Publishing a task must not hold a booking request for long when the broker is down:
 # the outbox row is already committed and the sweep will enqueue it later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}

@@ -38,6 +38,10 @@ CELERY_TASK_DEFAULT_QUEUE = f"workestra-test-{RUN_ID}"
 if not REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(RUN_DIR / "broker", CELERY_VISIBILITY_TIMEOUT)
 OUTBOX_SWEEP_INTERVAL = float(os.environ.get("OUTBOX_SWEEP_INTERVAL", "2"))
+# Tests drain at once unless they test the coalescing window itself; a lost wake-up is
+# recovered within seconds.
+SALESFORCE_COALESCE_SECONDS = float(os.environ.get("SALESFORCE_COALESCE_SECONDS", "0"))
+SALESFORCE_DRAIN_WAKE_TTL_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_WAKE_TTL_SECONDS", "3"))
 CELERY_BEAT_SCHEDULE = {
     "salesforce-outbox-sweep": {"task": "integrations.salesforce.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_INTERVAL},
     "worker-heartbeat": {"task": "workestra.tasks.heartbeat", "schedule": 5.0},

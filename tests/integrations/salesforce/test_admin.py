@@ -40,7 +40,7 @@ def booking(member_user):
 @pytest.fixture
 def enqueued(monkeypatch):
     calls = []
-    monkeypatch.setattr(outbox, "enqueue_drain", lambda connection_id, countdown=0: calls.append(connection_id) or True)
+    monkeypatch.setattr(outbox, "enqueue_drain", lambda connection_id, countdown=0, **_: calls.append(connection_id) or True)
     return calls
 
 

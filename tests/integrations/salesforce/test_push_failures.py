@@ -193,9 +193,11 @@ def test_a_drain_gives_its_worker_back_after_its_time_budget_and_queues_the_rest
 
     team.book("alice")
     settings.SALESFORCE_DRAIN_MAX_SECONDS = 0
-    with mock.patch("integrations.salesforce.outbox.enqueue_drain") as enqueue:
+    SalesforceConnection.objects.filter(pk=team.connection.pk).update(drain_wake_token="", drain_wake_at=None)
+    with mock.patch("integrations.salesforce.outbox.enqueue_drain", return_value=True) as enqueue:
         assert drain(team.connection.pk) == 0
-    enqueue.assert_called_once_with(team.connection.pk)
+    enqueue.assert_called_once()
+    assert enqueue.call_args.args == (team.connection.pk,) and enqueue.call_args.kwargs["countdown"] == 0
     assert SyncOperation.objects.get().state == State.PENDING
 
     settings.SALESFORCE_DRAIN_MAX_SECONDS = 10
@@ -208,9 +210,10 @@ def test_no_task_is_queued_for_a_change_while_a_drain_holds_the_connection(team)
     from unittest import mock
 
     token = outbox.lease_acquire(team.connection.pk)
-    with mock.patch("integrations.salesforce.outbox.enqueue_drain") as enqueue:
-        assert outbox.enqueue_drain_unless_draining(team.connection.pk) is True
+    with mock.patch("integrations.salesforce.outbox.enqueue_drain", return_value=True) as enqueue:
+        assert outbox.wake_up(team.connection.pk) is True
         enqueue.assert_not_called()
         outbox.lease_release(team.connection.pk, token)
-        outbox.enqueue_drain_unless_draining(team.connection.pk)
-        enqueue.assert_called_once_with(team.connection.pk)
+        outbox.wake_up(team.connection.pk)
+        outbox.wake_up(team.connection.pk)  # one is scheduled now: no second task
+        enqueue.assert_called_once()

@@ -44,4 +44,5 @@ def test_a_broker_outage_keeps_the_row_and_the_sweep_sends_it_later(client, sf_s
     celery_worker_process(extra_env=worker_sf_env(sfdc_emulator))
 
     wait_for(lambda: len(sfdc_emulator.control.records("Event")) == 1, what="the swept Event")
-    assert SyncOperation.objects.get().state == SyncOperation.State.PUSHED
+    # The Event id is durable before the batch's outcome is recorded: wait for the record too.
+    wait_for(lambda: SyncOperation.objects.get().state == SyncOperation.State.PUSHED, what="the row's outcome")

@@ -1,9 +1,28 @@
 """The settings pages' forms. They only validate choices; services do the work."""
+import re
+
 from django import forms
+from django.conf import settings
 
 from .models import SalesforceConnection
 
 Connection = SalesforceConnection
+# My Domain login hosts (Salesforce Help "My Domain URL formats"): a production org's
+# <name>.my.salesforce.com and a sandbox's <name>--<sandbox>.sandbox.my.salesforce.com.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+PRODUCTION_HOST = re.compile(rf"^(?!.*--){_LABEL}\.my\.salesforce\.com$")
+SANDBOX_HOST = re.compile(rf"^{_LABEL}--[a-z0-9]+\.sandbox\.my\.salesforce\.com$")
+LOGIN_HOST_HELP = (
+    "Enter your org's My Domain login host, like acme.my.salesforce.com or "
+    "acme--uat.sandbox.my.salesforce.com (Salesforce Setup → My Domain shows it)."
+)
+
+
+def normalise_login_host(value: str) -> str:
+    """What an admin pastes: a host, or a URL of it. Lower-case host[:port], nothing else."""
+    host = (value or "").strip().lower()
+    host = host.removeprefix("https://").rstrip("/")
+    return host
 
 
 class ConnectForm(forms.Form):
@@ -12,7 +31,27 @@ class ConnectForm(forms.Form):
         initial=Connection.Environment.PRODUCTION,
         widget=forms.RadioSelect,
     )
+    login_host = forms.CharField(
+        label="Custom login host (optional)", required=False, max_length=255, help_text=LOGIN_HOST_HELP
+    )
     confirm_replace = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        environment = data.get("environment")
+        host = normalise_login_host(data.get("login_host", ""))
+        data["login_host"] = host
+        if not host or environment is None or host in settings.SALESFORCE_EXTRA_LOGIN_HOSTS:
+            return data
+        if SANDBOX_HOST.match(host):
+            if environment != Connection.Environment.SANDBOX:
+                self.add_error("login_host", f"{host} is a sandbox's login host: pick Sandbox, or enter your production My Domain.")
+        elif PRODUCTION_HOST.match(host):
+            if environment != Connection.Environment.PRODUCTION:
+                self.add_error("login_host", f"{host} is a production login host: pick Production, or enter the sandbox's My Domain (name--sandbox.sandbox.my.salesforce.com).")
+        else:
+            self.add_error("login_host", f"“{host[:100]}” is not a Salesforce My Domain login host. {LOGIN_HOST_HELP}")
+        return data
 
 
 class ConfirmForm(forms.Form):

@@ -22,6 +22,9 @@ logger = logging.getLogger("integrations.salesforce.outbox")
 State = SyncOperation.State
 ACTIVE_STATUSES = (SalesforceConnection.Status.CONNECTED, SalesforceConnection.Status.NEEDS_RECONNECT)
 MAX_BOOKINGS_PER_BATCH = 200
+# Writing an outbox row never needs the tokens: not loading them keeps the booking POST from
+# decrypting anything (and from failing when the keys changed).
+TOKEN_COLUMNS = ("access_token", "refresh_token")
 
 
 # ---- writing rows -------------------------------------------------------------------------
@@ -56,7 +59,7 @@ def booking_changed(*, booking, trigger: str) -> SyncOperation | None:
     """
     from .selectors import link_push_enabled
 
-    connection = SalesforceConnection.objects.filter(workspace_id=booking.workspace_id).first()
+    connection = SalesforceConnection.objects.filter(workspace_id=booking.workspace_id).defer(*TOKEN_COLUMNS).first()
     if connection is None:
         return None
     sync = BookingSync.objects.filter(booking=booking).first()
@@ -77,7 +80,7 @@ def booking_changed(*, booking, trigger: str) -> SyncOperation | None:
 
 def recap_changed(*, booking) -> SyncOperation | None:
     """A recap to push as Notes (scope Events + Notes only). Call inside the recap's transaction."""
-    connection = SalesforceConnection.objects.filter(workspace_id=booking.workspace_id, status__in=ACTIVE_STATUSES).first()
+    connection = SalesforceConnection.objects.filter(workspace_id=booking.workspace_id, status__in=ACTIVE_STATUSES).defer(*TOKEN_COLUMNS).first()
     if connection is None or not connection.pushes_notes:
         return None
     return record_operation(connection=connection, booking=booking, kind=SyncOperation.Kind.RECAP, trigger=SyncOperation.Trigger.RECAP)

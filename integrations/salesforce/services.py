@@ -25,12 +25,19 @@ class PermissionsMissingError(Exception):
 
 
 def client_for(connection: SalesforceConnection, **kwargs) -> SalesforceClient:
-    """A REST client for the connection. Raises NeedsReconnectError (and flips the connection)
-    when its tokens can't be decrypted with the configured keys: nothing is sent then."""
+    """A REST client for the connection. When its tokens can't be decrypted with the
+    configured keys, the connection flips to needs reconnect and every call of the client
+    raises NeedsReconnectError without sending anything, so callers (the drain) take their
+    usual needs-reconnect path instead of failing."""
     if is_unreadable(connection.access_token) or is_unreadable(connection.refresh_token):
         mark_tokens_unreadable(connection.pk)
-        raise NeedsReconnectError(f"Salesforce can't be called: {UNREADABLE_TOKENS}.", code="TOKENS_UNREADABLE")
+        return _UnreadableTokensClient(connection, **kwargs)
     return SalesforceClient(connection, token_refresher=refresh_access_token, **kwargs)
+
+
+class _UnreadableTokensClient(SalesforceClient):
+    def _send(self, method, path, **kwargs):
+        raise NeedsReconnectError(f"Salesforce can't be called: {UNREADABLE_TOKENS}.", code="TOKENS_UNREADABLE")
 
 
 def connection_tokens_readable(*, connection: SalesforceConnection) -> bool:

@@ -3,11 +3,12 @@
 
 Each round expires the access tokens at the emulator, starts a token refresh in a thread (the
 emulator's token endpoint answering after 0 s or 5 s, switch `token_latency_ms`, which slows
-nothing else), and while that refresh is in flight posts bookings to `/book/acme/dave/`. Rounds
-alternate A (0 s) and B (5 s) so drift hits both alike; the figures are the medians over the
-rounds of each round's p50 / p95 booking POST latency.
+nothing else), and meanwhile invitees post bookings to `/book/acme/dave/`, one arriving every
+0.25 s (each in its own thread; latency counted from its arrival, so a POST queued behind a
+lock counts its wait). Rounds alternate A (0 s) and B (5 s) so drift hits both alike; the
+figures are the medians over the rounds of each round's p50 / p95.
 
-    .venv/bin/python bench/token_stall.py [--rounds 4] [--posts 15] [--database-url postgres://...]
+    .venv/bin/python bench/token_stall.py [--rounds 4] [--arrivals 20] [--database-url postgres://...]
 
 Without --database-url it runs on SQLite in a temporary folder; the embedded broker always.
 """
@@ -47,8 +48,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def one_round(team, token_latency_ms: int, posts: int, slot_offset: int) -> tuple[float, float, float]:
-    """(p50, p95, refresh seconds) of booking POSTs made while a token refresh is in flight."""
+def one_round(team, token_latency_ms: int, arrivals: int, interval: float) -> tuple[float, float, float]:
+    """(p50, p95, refresh seconds) of booking POSTs arriving every `interval` seconds (open
+    loop: one invitee per thread, latency counted from the arrival) while a refresh runs."""
     from django.db import connection as db_connection
     from django.test import Client
 
@@ -59,7 +61,10 @@ def one_round(team, token_latency_ms: int, posts: int, slot_offset: int) -> tupl
     emulator.control.set_settings(token_latency_ms=token_latency_ms)
     emulator.control.expire_tokens()
     stale = str(SalesforceConnection.objects.get(pk=connection.pk).access_token)
+    slots = [team.free_slot("dave", i) for i in range(arrivals)]
     refreshed: dict = {}
+    timings: list[float] = []
+    failures: list[str] = []
 
     def refresh():
         began = time.monotonic()
@@ -69,28 +74,39 @@ def one_round(team, token_latency_ms: int, posts: int, slot_offset: int) -> tupl
             refreshed["seconds"] = time.monotonic() - began
             db_connection.close()
 
-    thread = threading.Thread(target=refresh)
-    thread.start()
-    time.sleep(0.2)  # the claim is written and the token call is on the wire
-    client = Client(HTTP_HOST="127.0.0.1")
-    timings = []
-    for i in range(posts):
-        start = team.free_slot("dave", slot_offset + i)
-        began = time.monotonic()
-        response = client.post("/book/acme/dave/", {"name": "Bench Invitee", "email": "jane.roe@globex.com", "start": start.isoformat()})
-        timings.append(time.monotonic() - began)
-        if response.status_code != 302:
-            raise SystemExit(f"booking POST answered {response.status_code}")
-    thread.join(60)
-    if "token" not in refreshed:
-        raise SystemExit("the token refresh did not finish")
+    def invitee(start, arrival):
+        try:
+            response = Client(HTTP_HOST="127.0.0.1").post(
+                "/book/acme/dave/", {"name": "Bench Invitee", "email": "jane.roe@globex.com", "start": start.isoformat()}
+            )
+            timings.append(time.monotonic() - arrival)
+            if response.status_code != 302:
+                failures.append(str(response.status_code))
+        finally:
+            db_connection.close()
+
+    refresher = threading.Thread(target=refresh)
+    refresher.start()
+    time.sleep(0.1)  # the refresh has started (claimed, or locked, and is on the wire)
+    invitees, began = [], time.monotonic()
+    for i, start in enumerate(slots):
+        time.sleep(max(0.0, began + i * interval - time.monotonic()))
+        thread = threading.Thread(target=invitee, args=(start, time.monotonic()))
+        thread.start()
+        invitees.append(thread)
+    for thread in invitees:
+        thread.join(60)
+    refresher.join(60)
+    if failures or "token" not in refreshed:
+        raise SystemExit(f"booking POSTs failed ({failures}) or the refresh did not finish")
     return percentile(timings, 50), percentile(timings, 95), refreshed["seconds"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=4, help="rounds per latency (A B A B ...)")
-    parser.add_argument("--posts", type=int, default=15, help="booking POSTs per round")
+    parser.add_argument("--arrivals", type=int, default=20, help="booking POSTs per round, one every --interval s")
+    parser.add_argument("--interval", type=float, default=0.25)
     parser.add_argument("--slow-ms", type=int, default=5000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
@@ -103,6 +119,7 @@ def main() -> None:
     from tests.fixtures.salesforce import make_team
 
     call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)  # a fresh run on a reused PostgreSQL database
     emulator = start_emulator(WORK / "sfdc")
     os.environ.update(emulator.env())
     for key, value in emulator.env().items():
@@ -112,13 +129,11 @@ def main() -> None:
     try:
         team = make_team(emulator)
         results: dict[int, list[tuple[float, float, float]]] = {0: [], args.slow_ms: []}
-        offset = 0
         for _ in range(args.rounds):
             for latency in (0, args.slow_ms):
-                results[latency].append(one_round(team, latency, args.posts, offset))
-                offset += args.posts
-        print(f"Database: {engine}; {args.rounds} rounds per latency, interleaved; {args.posts} booking POSTs per round, "
-              "each made while a token refresh is in flight")
+                results[latency].append(one_round(team, latency, args.arrivals, args.interval))
+        print(f"Database: {engine}; {args.rounds} rounds per latency, interleaved (A B A B); per round a token refresh "
+              f"starts, then {args.arrivals} booking POSTs arrive one every {args.interval:g} s")
         for latency, rounds in results.items():
             p50 = statistics.median(r[0] for r in rounds) * 1000
             p95 = statistics.median(r[1] for r in rounds) * 1000

@@ -140,7 +140,12 @@ def connection_disconnect(*, connection: SalesforceConnection) -> str:
     """Revoke the refresh token at Salesforce and delete the tokens here. Idempotent.
     Returns a warning for the admin when Salesforce could not confirm the revoke."""
     warning = ""
-    if connection.refresh_token:
+    if is_unreadable(connection.refresh_token):
+        warning = (
+            f"Workestra's token could not be revoked at Salesforce ({UNREADABLE_TOKENS}); it was deleted here. "
+            "To be certain, revoke Workestra under Connected Apps OAuth Usage in Salesforce Setup."
+        )
+    elif connection.refresh_token:
         try:
             OAuthClient(connection.environment, login_host=connection.login_host).revoke(token=connection.refresh_token)
         except SalesforceError:

@@ -84,3 +84,15 @@ def test_putting_the_old_key_back_makes_the_tokens_readable_again(team, settings
 
     settings.TOKEN_ENCRYPTION_KEYS = old_keys
     assert str(Connection.objects.get(pk=team.connection.pk).access_token) == access
+
+
+def test_disconnect_with_unreadable_tokens_deletes_them_and_says_revoke_by_hand(team, unrelated_key, client, sfdc_emulator):
+    client.force_login(team.admin)
+
+    response = client.post("/settings/integrations/salesforce/disconnect/", {"confirm": "1"}, follow=True)
+
+    assert response.status_code == 200
+    assert "Workestra's token could not be revoked at Salesforce (the stored tokens can't be read with the configured keys)" in text_of(response)
+    connection = team.refresh()
+    assert connection.status == Connection.Status.DISCONNECTED and connection.refresh_token == ""
+    assert sfdc_emulator.control.count_calls("/services/oauth2/revoke")["count"] == 0

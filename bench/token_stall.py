@@ -3,7 +3,7 @@
 
 Each round expires the access tokens at the emulator, starts a token refresh in a thread (the
 emulator's token endpoint answering after 0 s or 5 s, switch `token_latency_ms`, which slows
-nothing else), and meanwhile invitees post bookings to `/book/acme/dave/`, one arriving every
+nothing else), and meanwhile invitees post bookings to the members' booking pages, one arriving every
 0.25 s (each in its own thread; latency counted from its arrival, so a POST queued behind a
 lock counts its wait). Rounds alternate A (0 s) and B (5 s) so drift hits both alike; the
 figures are the medians over the rounds of each round's p50 / p95.
@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 WORK = Path(tempfile.mkdtemp(prefix="workestra-token-bench-"))
+HOSTS = ("alice", "bob", "carol", "dave")
 
 
 def configure(database_url: str | None) -> None:
@@ -61,7 +62,11 @@ def one_round(team, token_latency_ms: int, arrivals: int, interval: float) -> tu
     emulator.control.set_settings(token_latency_ms=token_latency_ms)
     emulator.control.expire_tokens()
     stale = str(SalesforceConnection.objects.get(pk=connection.pk).access_token)
-    slots = [team.free_slot("dave", i) for i in range(arrivals)]
+    # Spread over the four members' links: one link runs out of free slots after a few rounds.
+    from bookings.availability import link_free_slots
+
+    free = {host: link_free_slots(team.links[host]) for host in HOSTS}
+    slots = [(HOSTS[i % 4], free[HOSTS[i % 4]][i // 4]) for i in range(arrivals)]
     refreshed: dict = {}
     timings: list[float] = []
     failures: list[str] = []
@@ -74,10 +79,10 @@ def one_round(team, token_latency_ms: int, arrivals: int, interval: float) -> tu
             refreshed["seconds"] = time.monotonic() - began
             db_connection.close()
 
-    def invitee(start, arrival):
+    def invitee(host, start, arrival):
         try:
             response = Client(HTTP_HOST="127.0.0.1").post(
-                "/book/acme/dave/", {"name": "Bench Invitee", "email": "jane.roe@globex.com", "start": start.isoformat()}
+                f"/book/acme/{host}/", {"name": "Bench Invitee", "email": "jane.roe@globex.com", "start": start.isoformat()}
             )
             timings.append(time.monotonic() - arrival)
             if response.status_code != 302:
@@ -89,9 +94,9 @@ def one_round(team, token_latency_ms: int, arrivals: int, interval: float) -> tu
     refresher.start()
     time.sleep(0.1)  # the refresh has started (claimed, or locked, and is on the wire)
     invitees, began = [], time.monotonic()
-    for i, start in enumerate(slots):
+    for i, (host, start) in enumerate(slots):
         time.sleep(max(0.0, began + i * interval - time.monotonic()))
-        thread = threading.Thread(target=invitee, args=(start, time.monotonic()))
+        thread = threading.Thread(target=invitee, args=(host, start, time.monotonic()))
         thread.start()
         invitees.append(thread)
     for thread in invitees:

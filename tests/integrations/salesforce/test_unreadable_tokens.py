@@ -96,3 +96,16 @@ def test_disconnect_with_unreadable_tokens_deletes_them_and_says_revoke_by_hand(
     connection = team.refresh()
     assert connection.status == Connection.Status.DISCONNECTED and connection.refresh_token == ""
     assert sfdc_emulator.control.count_calls("/services/oauth2/revoke")["count"] == 0
+
+
+def test_the_routing_form_falls_back_instead_of_failing(team, settings):
+    from tests.routing.routing_support import save_form, sf_route
+
+    save_form(team.workspace, routes=[sf_route()], fallback=team.links["alice"])
+    settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    response = Client().post("/forms/acme/talk/", {"email": "jane.roe@globex.com", "company": "Any Co", "name": "Jane Roe"})
+
+    assert response.status_code == 302 and response["Location"].startswith("/book/acme/alice/")  # the fallback
+    connection = team.refresh()
+    assert connection.status == Connection.Status.NEEDS_RECONNECT and connection.last_error.startswith(REASON)

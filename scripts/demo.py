@@ -42,6 +42,8 @@ def main() -> None:
     env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{WEB_PORT}")
     env.setdefault("SALESFORCE_LOGIN_URL", f"https://127.0.0.1:{SFDC_PORT}")
     env.setdefault("SALESFORCE_SANDBOX_LOGIN_URL", f"https://127.0.0.1:{SFDC_PORT}/sandbox")
+    # The connect form's custom login host: the emulator answers on any name it is reached by.
+    env.setdefault("SALESFORCE_EXTRA_LOGIN_HOSTS", f"localhost:{SFDC_PORT},127.0.0.1:{SFDC_PORT}")
     env["PYTHONUNBUFFERED"] = "1"
     manage = [str(ROOT / "manage.py")]
     subprocess.run([sys.executable, *manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)

@@ -5,6 +5,9 @@ consent page; POST ``action=allow|deny`` redirects back with ``code`` or with
 ``error=access_denied&error_description=end-user denied authorization``. The consent form
 carries an HMAC "ticket" so it cannot be posted for a user who did not sign in.
 A bad client_id or redirect_uri never redirects: Salesforce shows an error page.
+The ``authorize_error`` setting plays an org that refuses the app after sign-in (not
+installed, blocked, inactive user/org): Allow redirects back with ``error=<code>`` and its
+``error_description`` (and the state), as the callback sees it from a real org.
 """
 
 import hashlib
@@ -13,7 +16,7 @@ import os
 import time
 from urllib.parse import urlencode, urlsplit
 
-from . import ids, seed, users
+from . import ids, seed, state, users
 from .pages import esc, hidden_fields, page, table
 from .web import html_response, redirect
 
@@ -35,10 +38,11 @@ TICKET_SECONDS = 600
 def handle(app, request, org):
     params = {k: (request.form if request.method == "POST" else request.params).get(k)
               for k in OAUTH_PARAMS}
-    if params["client_id"] != seed.CLIENT_ID:
-        return _error_page("invalid_client_id", "client identifier invalid")
-    if not redirect_uri_allowed(params["redirect_uri"]):
-        return _error_page("redirect_uri_mismatch", "redirect_uri must match configuration")
+    switched = state.settings(app.store)["authorize_error"]
+    if params["client_id"] != seed.CLIENT_ID or switched == "invalid_client_id":
+        return error_page("invalid_client_id", "client identifier invalid")
+    if not redirect_uri_allowed(params["redirect_uri"]) or switched == "redirect_uri_mismatch":
+        return error_page("redirect_uri_mismatch", "redirect_uri must match configuration")
     problem = _request_problem(params)
     if problem:
         return redirect(_with_query(params["redirect_uri"], {**problem, "state": params["state"]}))
@@ -109,6 +113,13 @@ def _decide(app, request, params, org, action):
         return redirect(_with_query(params["redirect_uri"], {
             "error": "access_denied", "error_description": "end-user denied authorization",
             "state": params["state"]}))
+    switched = state.settings(app.store)["authorize_error"]
+    if switched:
+        from .oauth import CONNECT_ERRORS
+
+        return redirect(_with_query(params["redirect_uri"], {
+            "error": switched, "error_description": CONNECT_ERRORS.get(switched, switched),
+            "state": params["state"]}))
     code = "aPrx" + ids.random_token(64)
     app.store.add_code(code, {"client_id": params["client_id"], "user_id": user_id, "org": org,
                               "redirect_uri": params["redirect_uri"],
@@ -141,7 +152,7 @@ def _sign_in_page(app, request, params, org, error=None, username=None):
     return html_response(200, page(f"Salesforce Login ({org_label}) - {seed.ORG_NAME}", body))
 
 
-def _error_page(error, description):
+def error_page(error, description):
     body = (f"<div class='error'>error={esc(error)}&amp;error_description={esc(description)}</div>"
             "<p>The request could not be processed: check the connected app's client_id and "
             "callback URL.</p>")

@@ -75,6 +75,11 @@ class EmulatorControl:
     def users(self):
         return self._request("GET", "/users")["users"]
 
+    def add_users(self, count, user_type="Standard", active=True, prefix="bulk"):
+        """Generate ``count`` users (a large org); returns how many were created."""
+        return self._request("POST", "/users", json={"count": count, "user_type": user_type,
+                                                     "active": active, "prefix": prefix})["created"]
+
     # -- records -------------------------------------------------------------------------
 
     def records(self, sobject, include_deleted=False):

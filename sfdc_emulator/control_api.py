@@ -58,6 +58,10 @@ def _route(app, request, parts, body):
             return _ok(users.set_permissions(store, rest[0], body))
     if head == "users" and method == "GET":
         return _ok({"users": users.directory(store)})
+    if head == "users" and method == "POST":
+        created = users.add_many(store, body.get("count", 1), user_type=body.get("user_type", "Standard"),
+                                 active=bool(body.get("active", True)), prefix=body.get("prefix", "bulk"))
+        return _ok({"created": len(created)})
     if head == "settings":
         if method == "GET":
             return _ok(state.settings(store))

@@ -17,6 +17,8 @@ KEY_PREFIXES = {
     "Lead": "00Q",
     "Event": "00U",
     "Organization": "00D",
+    "PermissionSet": "0PS",
+    "PermissionSetAssignment": "0Pa",
 }
 SOBJECT_BY_PREFIX = {prefix: name for name, prefix in KEY_PREFIXES.items()}
 

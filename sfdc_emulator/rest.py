@@ -1,8 +1,9 @@
 """The REST front door: ``/services/data`` authentication, API limits, faults, headers.
 
 Order of checks for ``/services/data/vXX.X/...``: version (404), Bearer session
-(401 INVALID_SESSION_ID), API Enabled (403 API_CURRENTLY_DISABLED, "API is disabled for
-this User"), allotment (403 REQUEST_LIMIT_EXCEEDED, which is not counted), then the
+(401 INVALID_SESSION_ID), the org's API (setting ``api_disabled_for_org``: 403
+API_DISABLED_FOR_ORG, "API is not enabled for this Organization or Partner"), API Enabled
+(403 API_CURRENTLY_DISABLED, "API is disabled for this User"), allotment (403 REQUEST_LIMIT_EXCEEDED, which is not counted), then the
 call is counted once - composite and collections included - and dispatched. Every
 response carries ``Sforce-Limit-Info: api-usage=U/T``
 (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm).
@@ -40,6 +41,9 @@ def _handle(app, request, call):
         return error_response(invalid_session())
     token_row, actor = session
     call["org"] = token_row["org"]
+    if state.settings(app.store)["api_disabled_for_org"]:
+        return error_response(SalesforceError(403, "API_DISABLED_FOR_ORG",
+                                              "API is not enabled for this Organization or Partner"))
     if not actor.get("api_enabled"):
         return error_response(SalesforceError(403, "API_CURRENTLY_DISABLED",
                                               "API is disabled for this User"))

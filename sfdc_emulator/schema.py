@@ -192,6 +192,32 @@ OBJECTS = {
         _f("Title", "string", 80),
         _f("IsActive", "boolean", nillable=False),
         _f("TimeZoneSidKey", "picklist", 40, nillable=False),
+        # Standard for licensed internal users; PowerPartner, CspLitePortal, CustomerSuccess,
+        # PowerCustomerSuccess, CsnOnly (Chatter) for the others (User object reference).
+        _derived("UserType", "picklist", 40),
+    ], createable=False, updateable=False, deletable=False),
+    # One row: the org itself (Organization object reference). Read-only to the API.
+    "Organization": _object("Organization", "Organization", "Organizations", [
+        _derived("Name", "string", 80, nillable=False),
+        _derived("IsSandbox", "boolean", nillable=False),
+        _derived("InstanceName", "string", 5),
+        _derived("OrganizationType", "picklist", 40),
+    ], createable=False, updateable=False, deletable=False),
+    # Every profile is stored as a permission set (IsOwnedByProfile) assigned to its users,
+    # so the assignments cover both (PermissionSet / PermissionSetAssignment references).
+    "PermissionSet": _object("PermissionSet", "Permission Set", "Permission Sets", [
+        _f("Name", "string", 80, nillable=False),
+        _f("Label", "string", 80, nillable=False),
+        _derived("IsOwnedByProfile", "boolean", nillable=False),
+        _f("PermissionsViewAllData", "boolean", nillable=False),
+        _f("PermissionsModifyAllData", "boolean", nillable=False),
+        _f("PermissionsApiEnabled", "boolean", nillable=False),
+    ], createable=False, updateable=False, deletable=False),
+    "PermissionSetAssignment": _object("PermissionSetAssignment", "Permission Set Assignment",
+                                       "Permission Set Assignments", [
+        _ref("AssigneeId", ["User"], "Assignee", nillable=False, label="Assignee ID"),
+        _ref("PermissionSetId", ["PermissionSet"], "PermissionSet", nillable=False,
+             label="Permission Set ID"),
     ], createable=False, updateable=False, deletable=False),
 }
 

@@ -28,12 +28,15 @@ READONLY = "readonly@acme.test"  # no Edit/Delete on Event (can read and create)
 NOAPI = "noapi@acme.test"  # API Enabled is off
 
 OBJECT_NAMES = ("Event", "Note", "Lead", "Contact", "Account", "Opportunity", "User")
+# Setup objects every user may read (and nobody writes through the API).
+SETUP_OBJECTS = ("Organization", "PermissionSet", "PermissionSetAssignment")
 ALL_RIGHTS = {"read": True, "create": True, "edit": True, "delete": True}
 READ_ONLY = {"read": True, "create": False, "edit": False, "delete": False}
 
 
 def _permissions(admin=False, api_enabled=True, **overrides):
     objects = {name: dict(ALL_RIGHTS) for name in OBJECT_NAMES}
+    objects.update({name: dict(READ_ONLY) for name in SETUP_OBJECTS})
     if not admin:
         objects["User"] = dict(READ_ONLY)
     for name, rights in overrides.items():
@@ -59,6 +62,21 @@ USERS = [
     ("user:noapi", NOAPI, "Noah", "Noapi", True, "Asia/Tokyo", "Standard User",
      _permissions(api_enabled=False)),
 ]
+
+# Users who are not licensed internal users but share a rep's email (UserType other than
+# Standard): a partner-community login and a Chatter Free login. They can't own Events, so the
+# product must never map a member to them.
+# (key, username, email, first, last, user type, profile)
+NON_STANDARD_USERS = [
+    ("user:bob_partner", "bob@acme.test.partner", BOB, "Bob", "Baker", "PowerPartner",
+     "Partner Community User"),
+    ("user:alice_chatter", "alice@acme.test.chatter", ALICE, "Alice", "Anders", "CsnOnly",
+     "Chatter Free User"),
+]
+
+# Profile-owned permission sets (every profile has one) and who has View All Data.
+PROFILE_VIEW_ALL_DATA = {"System Administrator": True, "Standard User": False,
+                         "Partner Community User": False, "Chatter Free User": False}
 
 ACCOUNTS = [
     ("account:globex", {"Name": "Globex", "Website": "https://www.globex.com", "OwnerId": "@user:bob"}),
@@ -146,9 +164,13 @@ _SEED_BASE = 62 ** 9
 def _seed_ids():
     keyed = {key: "User" for key, *_ in USERS}
     keyed.update({key: sobject for sobject, key, _ in RECORDS})
+    # Added later: appended, so the ids of everything above stay what they were.
+    keyed.update({key: "User" for key, *_ in NON_STANDARD_USERS})
+    keyed.update({f"permset:{profile}": "PermissionSet" for profile in PROFILE_VIEW_ALL_DATA})
     return {key: ids.make_id(sobject, _SEED_BASE + n) for n, (key, sobject) in
             enumerate(keyed.items(), start=1)}
 
 
 ID = _seed_ids()
 USER_IDS = {username: ID[key] for key, username, *_ in USERS}
+USER_IDS.update({username: ID[key] for key, username, *_ in NON_STANDARD_USERS})

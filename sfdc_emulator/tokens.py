@@ -1,9 +1,14 @@
 """Issuing, checking and revoking OAuth tokens for the two orgs.
 
 Token response fields are exactly Salesforce's: access_token, refresh_token (only when
-the scope allows one, never on the refresh grant), signature, scope, instance_url, id,
-token_type, issued_at. No expires_in. ``signature`` is Base64(HMAC-SHA256(client secret,
-id + issued_at)) (Web Server Flow doc; /work/shared/docs/salesforce-api-notes.md §1).
+the scope allows one; on the refresh grant only with refresh-token rotation on), signature,
+scope, instance_url, id, token_type, issued_at. No expires_in. ``signature`` is
+Base64(HMAC-SHA256(client secret, id + issued_at)) (Web Server Flow doc;
+/work/shared/docs/salesforce-api-notes.md §1).
+
+Rotation (Salesforce Help "OAuth 2.0 Refresh Token Flow for Renewed Sessions"): each refresh
+answer carries a new refresh token and the one just used stops working; access tokens already
+issued keep working until they expire.
 """
 
 import base64
@@ -22,28 +27,41 @@ def org_of(sandbox):
     return SANDBOX if sandbox else PRODUCTION
 
 
-def identity_url(app, org, user_id):
-    return f"{app.login_base(org == SANDBOX)}/id/{ORG_IDS[org]}/{user_id}"
+def identity_url(app, org, user_id, login_base=None):
+    return f"{login_base or app.login_base(org == SANDBOX)}/id/{ORG_IDS[org]}/{user_id}"
 
 
-def issue(app, user_id, org, scope, refresh_token=None):
-    """Issue an access token (and a refresh token on the code grant when the scope allows)."""
+def instance_url(app):
+    """Where the org's data lives: this server, or the host an org "moved" to (setting
+    ``instance_host``; the same process answers there)."""
+    host = state.settings(app.store)["instance_host"]
+    return f"https://{host}" if host else app.base_url
+
+
+def issue(app, user_id, org, scope, refresh_token=None, login_base=None, rotate=False):
+    """Issue an access token, and a refresh token on the code grant when the scope allows (on
+    the refresh grant only when ``rotate``: the used one is revoked in the same transaction).
+    ``login_base`` is the login host the request came to (a My Domain host names itself in
+    the identity URL)."""
     store = app.store
     access_token = f"{ORG_IDS[org][:15]}!" + ids.random_token(96)
     new_refresh = None
-    if refresh_token is None and set(scope.split()) & set(REFRESH_SCOPES):
-        new_refresh = "5Aep861" + ids.random_token(80)
-        store.add_token(new_refresh, "refresh", user_id, org, scope)
-    store.add_token(access_token, "access", user_id, org, scope, parent=refresh_token or new_refresh)
+    with store.atomic():
+        if (refresh_token is None or rotate) and set(scope.split()) & set(REFRESH_SCOPES):
+            new_refresh = "5Aep861" + ids.random_token(80)
+            store.add_token(new_refresh, "refresh", user_id, org, scope)
+        if rotate and refresh_token:
+            store.revoke_tokens("token = ?", (refresh_token,))
+        store.add_token(access_token, "access", user_id, org, scope, parent=new_refresh or refresh_token)
     issued_at = str(int(time.time() * 1000))
-    identity = identity_url(app, org, user_id)
+    identity = identity_url(app, org, user_id, login_base)
     response = {"access_token": access_token}
     if new_refresh:
         response["refresh_token"] = new_refresh
     response.update({
         "signature": sign(identity, issued_at),
         "scope": scope,
-        "instance_url": app.base_url,
+        "instance_url": instance_url(app),
         "id": identity,
         "token_type": "Bearer",  # nosec B105  # OAuth token type name, not a password
         "issued_at": issued_at,

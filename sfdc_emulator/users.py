@@ -71,3 +71,22 @@ def directory(store):
                      "api_enabled": security.get("api_enabled"),
                      "objects": security.get("objects")})
     return rows
+
+
+def add_many(store, count, *, user_type="Standard", active=True, prefix="bulk"):
+    """``count`` generated users (``<prefix>.<n>@big.example``) in one transaction, for
+    measuring a large org. Returns their ids."""
+    from . import seed, state
+
+    if not 0 < int(count) <= 50000:
+        raise ValueError("count must be 1 to 50000")
+    creator = {"user_id": seed.USER_IDS[seed.ADMIN], "objects": {}}
+    created = []
+    with store.atomic():
+        for n in range(int(count)):
+            user_id = store.new_id("User")
+            username = f"{prefix}.{n}@big.example"
+            state.add_user(store, creator, user_id, username, username, "Bulk", f"User{n:05d}",
+                           active=active, user_type=user_type)
+            created.append(user_id)
+    return created

@@ -33,6 +33,9 @@ logger = logging.getLogger("integrations.salesforce.client")
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 COLLECTION_LIMIT = 200
 COMPOSITE_LIMIT = 25
+# Token-endpoint errors meaning the user or the org can no longer grant access at all
+# (Salesforce Help "OAuth 2.0 Authorization Errors").
+GRANT_GONE_ERRORS = {"inactive_user", "inactive_org"}
 
 
 @dataclass
@@ -59,17 +62,22 @@ def _transport_error(exc: requests.RequestException, method: str) -> RetryableEr
 
 
 class OAuthClient:
-    """The token, revoke and identity endpoints of one login host (Production or Sandbox)."""
+    """The token, revoke and identity endpoints of one login host: the environment's default
+    (Production or Sandbox), or the connection's own My Domain host."""
 
-    def __init__(self, environment: str, *, timeout: float | None = None):
+    def __init__(self, environment: str, *, login_host: str = "", timeout: float | None = None):
         self.environment = environment
+        self.login_host = login_host
         self.timeout = timeout or _timeout()
+
+    def _endpoint(self, name: str) -> str:
+        return oauth.endpoint(self.environment, name, self.login_host)
 
     def exchange_code(self, *, code: str, code_verifier: str) -> dict:
         session = OAuth2Session(settings.SALESFORCE_CLIENT_ID, redirect_uri=oauth.redirect_uri(), scope=oauth.SCOPES)
         return self._token_call(
             lambda: session.fetch_token(
-                oauth.endpoint(self.environment, "token"),
+                self._endpoint("token"),
                 code=code,
                 client_secret=settings.SALESFORCE_CLIENT_SECRET,
                 include_client_id=True,
@@ -79,10 +87,12 @@ class OAuthClient:
         )
 
     def refresh(self, *, refresh_token: str) -> dict:
+        """A new access token. With refresh-token rotation on, the answer's refresh_token is a
+        new one and `refresh_token` is dead from now on (the caller must store the new one)."""
         session = OAuth2Session(settings.SALESFORCE_CLIENT_ID, token={"refresh_token": refresh_token, "token_type": "Bearer"})  # nosec B105  # OAuth token type name, not a password
         token = self._token_call(
             lambda: session.refresh_token(
-                oauth.endpoint(self.environment, "token"),
+                self._endpoint("token"),
                 refresh_token=refresh_token,
                 client_id=settings.SALESFORCE_CLIENT_ID,
                 client_secret=settings.SALESFORCE_CLIENT_SECRET,
@@ -94,7 +104,7 @@ class OAuthClient:
 
     def revoke(self, *, token: str) -> None:
         try:
-            response = requests.post(oauth.endpoint(self.environment, "revoke"), data={"token": token}, timeout=self.timeout)
+            response = requests.post(self._endpoint("revoke"), data={"token": token}, timeout=self.timeout)
         except requests.RequestException as exc:
             raise _transport_error(exc, "GET") from None
         # 400 means the token was already invalid: for a disconnect that is the same as revoked.
@@ -118,6 +128,10 @@ class OAuthClient:
         except InvalidGrantError as exc:
             raise NeedsReconnectError(exc.description or "expired access/refresh token", code="invalid_grant") from None
         except OAuth2Error as exc:
+            # A deactivated user or a locked org: the grant is dead until an admin acts, so a
+            # refresh must stop (needs reconnect), never be retried in a loop.
+            if exc.error in GRANT_GONE_ERRORS:
+                raise NeedsReconnectError(exc.description or exc.error, code=exc.error, status=exc.status_code) from None
             raise PermanentError(exc.description or exc.error, code=exc.error, status=exc.status_code) from None
         except requests.RequestException as exc:
             raise _transport_error(exc, "GET") from None

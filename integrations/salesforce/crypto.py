@@ -33,12 +33,16 @@ def encrypt(plaintext: str) -> str:
     return cipher().encrypt(plaintext.encode()).decode()
 
 
+class UndecryptableError(ImproperlyConfigured):
+    """No key in TOKEN_ENCRYPTION_KEYS decrypts a stored token."""
+
+
 def decrypt(ciphertext: str) -> str:
     try:
         value = cipher().decrypt(ciphertext.encode()).decode()
     except InvalidToken as exc:
         # No detail: the ciphertext itself is not a secret, but nothing here helps an attacker.
-        raise ImproperlyConfigured("A stored token cannot be decrypted with any configured key.") from exc
+        raise UndecryptableError("A stored token cannot be decrypted with any configured key.") from exc
     register_secret(value)
     return value
 
@@ -66,15 +70,37 @@ def protect_token(token: dict) -> dict:
     return protected
 
 
+class UnreadableSecret(Secret):
+    """A stored token no configured key decrypts. Empty (so it is never sent anywhere), and
+    told apart from "no token" by is_unreadable(): loading a row never raises, and only the
+    code that needs the token (a Salesforce call) turns this into "needs reconnect"."""
+
+    def __new__(cls, ciphertext: str):
+        value = super().__new__(cls, "")
+        value.ciphertext = ciphertext
+        return value
+
+
+def is_unreadable(value) -> bool:
+    return isinstance(value, UnreadableSecret)
+
+
 class EncryptedTextField(models.TextField):
-    """Stores Fernet ciphertext; Python code sees the plaintext (as a Secret) or ''."""
+    """Stores Fernet ciphertext; Python code sees the plaintext (as a Secret), '' or, when no
+    configured key decrypts it, an UnreadableSecret."""
 
     def from_db_value(self, value, expression, connection):
         if not value:
             return ""
-        return Secret(decrypt(value))
+        try:
+            return Secret(decrypt(value))
+        except UndecryptableError:
+            return UnreadableSecret(value)
 
     def get_prep_value(self, value):
+        if is_unreadable(value):
+            # Saved back untouched: putting the old key back must still make it readable.
+            return value.ciphertext
         value = super().get_prep_value(value)
         if not value:
             return ""

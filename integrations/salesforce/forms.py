@@ -1,9 +1,30 @@
 """The settings pages' forms. They only validate choices; services do the work."""
+import re
+
 from django import forms
+from django.conf import settings
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 from .models import SalesforceConnection
 
 Connection = SalesforceConnection
+# My Domain login hosts (Salesforce Help "My Domain URL formats"): a production org's
+# <name>.my.salesforce.com and a sandbox's <name>--<sandbox>.sandbox.my.salesforce.com.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+PRODUCTION_HOST = re.compile(rf"^(?!.*--){_LABEL}\.my\.salesforce\.com$")
+SANDBOX_HOST = re.compile(rf"^{_LABEL}--[a-z0-9]+\.sandbox\.my\.salesforce\.com$")
+LOGIN_HOST_HELP = (
+    "Enter your org's My Domain login host, like acme.my.salesforce.com or "
+    "acme--uat.sandbox.my.salesforce.com (Salesforce Setup → My Domain shows it)."
+)
+
+
+def normalise_login_host(value: str) -> str:
+    """What an admin pastes: a host, or a URL of it. Lower-case host[:port], nothing else."""
+    host = (value or "").strip().lower()
+    host = host.removeprefix("https://").rstrip("/")
+    return host
 
 
 class ConnectForm(forms.Form):
@@ -12,7 +33,27 @@ class ConnectForm(forms.Form):
         initial=Connection.Environment.PRODUCTION,
         widget=forms.RadioSelect,
     )
+    login_host = forms.CharField(
+        label="Custom login host (optional)", required=False, max_length=255, help_text=LOGIN_HOST_HELP
+    )
     confirm_replace = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        environment = data.get("environment")
+        host = normalise_login_host(data.get("login_host", ""))
+        data["login_host"] = host
+        if not host or environment is None or host in settings.SALESFORCE_EXTRA_LOGIN_HOSTS:
+            return data
+        if SANDBOX_HOST.match(host):
+            if environment != Connection.Environment.SANDBOX:
+                self.add_error("login_host", f"{host} is a sandbox's login host: pick Sandbox, or enter your production My Domain.")
+        elif PRODUCTION_HOST.match(host):
+            if environment != Connection.Environment.PRODUCTION:
+                self.add_error("login_host", f"{host} is a production login host: pick Production, or enter the sandbox's My Domain (name--sandbox.sandbox.my.salesforce.com).")
+        else:
+            self.add_error("login_host", f"“{host[:100]}” is not a Salesforce My Domain login host. {LOGIN_HOST_HELP}")
+        return data
 
 
 class ConfirmForm(forms.Form):
@@ -49,6 +90,23 @@ class LinkToggleForm(forms.Form):
 MATCH_BY_EMAIL = ""
 
 
+class FastSelect(forms.Select):
+    """A select rendered with one escaped string join. Django's per-option templates cost tens
+    of microseconds each, and an org of 3,000 users times every member's select made the
+    mapping page take seconds."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        selected = "" if value is None else str(value)
+        options = format_html_join(
+            "", "{}", ((format_html(SELECTED_OPTION if str(key) == selected else OPTION, key, label),) for key, label in self.choices)
+        )
+        return format_html("<select{}>{}</select>", flatatt(self.build_attrs(self.attrs, {**(attrs or {}), "name": name})), options)
+
+
+OPTION = '<option value="{}">{}</option>'
+SELECTED_OPTION = '<option value="{}" selected>{}</option>'
+
+
 class MappingForm(forms.Form):
     """One select per member: an active org user, or match by email (no override)."""
 
@@ -62,7 +120,8 @@ class MappingForm(forms.Form):
             name = self.field_name(mapping.user)
             current = mapping.sf_user.sf_id if mapping.source == "override" else MATCH_BY_EMAIL
             self.fields[name] = forms.ChoiceField(
-                label=f"Salesforce user for {mapping.user.email}", choices=choices, required=False, initial=current
+                label=f"Salesforce user for {mapping.user.email}", choices=choices, required=False, initial=current,
+                widget=FastSelect,
             )
             self.rows.append((mapping, self[name]))
 

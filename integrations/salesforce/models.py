@@ -36,6 +36,9 @@ class SalesforceConnection(models.Model):
     environment = models.CharField(max_length=16, choices=Environment.choices, default=Environment.PRODUCTION)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DISCONNECTED)
     instance_url = models.URLField(blank=True)
+    # A My Domain (or listed extra) login host; blank = the environment's default login URL.
+    # Authorize, token, refresh and revoke all go to this one host.
+    login_host = models.CharField(max_length=255, blank=True)
     identity_url = models.URLField(blank=True)
     org_id = models.CharField(max_length=18, blank=True)
     org_name = models.CharField(max_length=255, blank=True)
@@ -49,6 +52,12 @@ class SalesforceConnection(models.Model):
     )
     connected_at = models.DateTimeField(null=True, blank=True)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Token refresh without a lock across HTTP: a process claims the refresh (a lease, written
+    # in its own short transaction), calls Salesforce outside any transaction, then saves the
+    # new tokens only if token_version is still the one it claimed (compare-and-set).
+    token_version = models.PositiveIntegerField(default=0)
+    token_refresh_claim = models.CharField(max_length=32, blank=True)
+    token_refresh_until = models.DateTimeField(null=True, blank=True)
 
     object_scope = models.CharField(max_length=16, choices=ObjectScope.choices, default=ObjectScope.EVENTS)
     cancel_behaviour = models.CharField(max_length=16, choices=CancelBehaviour.choices, default=CancelBehaviour.DELETE)
@@ -56,6 +65,9 @@ class SalesforceConnection(models.Model):
         max_length=16, choices=NoMatchBehaviour.choices, default=NoMatchBehaviour.CREATE
     )
     missing_permissions = models.JSONField(default=list, blank=True)
+    # Whether the connected user can read every Event (View All Data): without it, an Event
+    # the user can't see can't be found when an unknown outcome is reconciled. None = unknown.
+    reads_all_events = models.BooleanField(null=True, blank=True)
 
     api_usage_used = models.PositiveIntegerField(null=True, blank=True)
     api_usage_total = models.PositiveIntegerField(null=True, blank=True)

@@ -22,14 +22,17 @@ def is_configured() -> bool:
     return bool(settings.SALESFORCE_CLIENT_ID and settings.SALESFORCE_CLIENT_SECRET)
 
 
-def login_base_url(environment: str) -> str:
+def login_base_url(environment: str, login_host: str = "") -> str:
+    """The connection's own login host (My Domain) when it has one, else the environment's."""
+    if login_host:
+        return f"https://{login_host}"
     if environment == Environment.SANDBOX:
         return settings.SALESFORCE_SANDBOX_LOGIN_URL
     return settings.SALESFORCE_LOGIN_URL
 
 
-def endpoint(environment: str, name: str) -> str:
-    return f"{login_base_url(environment)}/services/oauth2/{name}"
+def endpoint(environment: str, name: str, login_host: str = "") -> str:
+    return f"{login_base_url(environment, login_host)}/services/oauth2/{name}"
 
 
 def redirect_uri() -> str:
@@ -42,19 +45,25 @@ def _code_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def start(session, *, environment: str, user_id: int) -> str:
-    """Begin a connect: remember state and the PKCE verifier in the user's session and
-    return the authorize URL. A new start replaces any earlier, unfinished one."""
+def start(session, *, environment: str, user_id: int, login_host: str = "") -> str:
+    """Begin a connect: remember state, the PKCE verifier and the login host in the user's
+    session and return the authorize URL. A new start replaces any earlier, unfinished one."""
     verifier = secrets.token_urlsafe(64)[:96]
     oauth = OAuth2Session(settings.SALESFORCE_CLIENT_ID, redirect_uri=redirect_uri(), scope=SCOPES)
     url, state = oauth.authorization_url(
-        endpoint(environment, "authorize"),
+        endpoint(environment, "authorize", login_host),
         state=secrets.token_urlsafe(32),
         code_challenge=_code_challenge(verifier),
         code_challenge_method="S256",
         prompt="login consent",
     )
-    session[SESSION_KEY] = {"state": state, "verifier": verifier, "environment": environment, "user_id": user_id}
+    session[SESSION_KEY] = {
+        "state": state,
+        "verifier": verifier,
+        "environment": environment,
+        "user_id": user_id,
+        "login_host": login_host,
+    }
     return url
 
 

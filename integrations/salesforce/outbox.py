@@ -29,6 +29,9 @@ MAX_WAKE_DELAY_SECONDS = 600.0
 # A scheduled wake-up is only replaced by one needed this much earlier: a woken drain sleeps off
 # a margin this small (drain.WINDOW_SLACK_SECONDS) instead of costing a second task.
 WAKE_MARGIN = timedelta(seconds=0.25)
+# Writing an outbox row never needs the tokens: not loading them keeps the booking POST from
+# decrypting anything (and from failing when the keys changed).
+TOKEN_COLUMNS = ("access_token", "refresh_token")
 
 
 # ---- writing rows -------------------------------------------------------------------------
@@ -63,7 +66,7 @@ def booking_changed(*, booking, trigger: str) -> SyncOperation | None:
     """
     from .selectors import link_push_enabled
 
-    connection = SalesforceConnection.objects.filter(workspace_id=booking.workspace_id).first()
+    connection = SalesforceConnection.objects.filter(workspace_id=booking.workspace_id).defer(*TOKEN_COLUMNS).first()
     if connection is None:
         return None
     sync = BookingSync.objects.filter(booking=booking).first()
@@ -84,7 +87,7 @@ def booking_changed(*, booking, trigger: str) -> SyncOperation | None:
 
 def recap_changed(*, booking) -> SyncOperation | None:
     """A recap to push as Notes (scope Events + Notes only). Call inside the recap's transaction."""
-    connection = SalesforceConnection.objects.filter(workspace_id=booking.workspace_id, status__in=ACTIVE_STATUSES).first()
+    connection = SalesforceConnection.objects.filter(workspace_id=booking.workspace_id, status__in=ACTIVE_STATUSES).defer(*TOKEN_COLUMNS).first()
     if connection is None or not connection.pushes_notes:
         return None
     return record_operation(connection=connection, booking=booking, kind=SyncOperation.Kind.RECAP, trigger=SyncOperation.Trigger.RECAP)

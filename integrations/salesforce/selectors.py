@@ -7,7 +7,9 @@ from .models import LinkPushSetting, SalesforceConnection, SalesforceUser, SyncO
 
 
 def connection_for_workspace(workspace) -> SalesforceConnection | None:
-    return SalesforceConnection.objects.filter(workspace=workspace).first()
+    """The workspace's connection, tokens not loaded: pages and the routing form decrypt
+    nothing unless they actually call Salesforce (then Django loads the tokens on access)."""
+    return SalesforceConnection.objects.filter(workspace=workspace).defer("access_token", "refresh_token").first()
 
 
 def link_push_enabled(link) -> bool:

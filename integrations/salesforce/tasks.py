@@ -30,3 +30,29 @@ def sweep_outbox() -> int:
 @shared_task(name="integrations.salesforce.tasks.prune_outbox", ignore_result=True)
 def prune_outbox() -> int:
     return outbox.prune()
+@shared_task(name="integrations.salesforce.tasks.refresh_org_users", acks_late=True, ignore_result=True)
+def refresh_org_users(connection_id: int) -> int:
+    """Re-cache one connection's org users (after a connect, daily, and when Salesforce answers
+    INACTIVE_OWNER_OR_USER). A connection that is gone or not connected is left alone."""
+    from .errors import SalesforceError
+    from .models import SalesforceConnection
+    from .services import org_users_refresh
+
+    connection = SalesforceConnection.objects.filter(pk=connection_id, status=SalesforceConnection.Status.CONNECTED).first()
+    if connection is None:
+        return 0
+    try:
+        return org_users_refresh(connection=connection)
+    except SalesforceError as exc:
+        logger.warning("salesforce.users.refresh_failed", extra={"connection_id": connection_id, "code": exc.code})
+        return 0
+
+
+@shared_task(name="integrations.salesforce.tasks.refresh_all_org_users", ignore_result=True)
+def refresh_all_org_users() -> int:
+    """Beat, daily: one refresh_org_users task per connected connection."""
+    from .models import SalesforceConnection
+    from .services import enqueue_org_users_refresh
+
+    ids = SalesforceConnection.objects.filter(status=SalesforceConnection.Status.CONNECTED).values_list("pk", flat=True)
+    return sum(enqueue_org_users_refresh(pk) for pk in ids)

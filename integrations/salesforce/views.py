@@ -48,12 +48,24 @@ def missing_permissions_sentence(missing: list[str]) -> str:
 
 
 def connection_summary(connection: SalesforceConnection) -> str:
-    """'Ada Admin (admin@acme.test) to org 00D… (Production)'; the org's name when known."""
+    """'Ada Admin (admin@acme.test) to Acme Corp (Production)': the org's name when known
+    (read at connect), else its id; a custom login host is named."""
     who = connection.sf_display_name or connection.sf_username
     if connection.sf_display_name and connection.sf_username:
         who = f"{connection.sf_display_name} ({connection.sf_username})"
-    org = f"{connection.org_name} ({connection.org_id})" if connection.org_name else f"org {connection.org_id}"
-    return f"{who} to {org} ({connection.get_environment_display()})"
+    org = connection.org_name or f"org {connection.org_id}"
+    where = connection.get_environment_display()
+    if connection.login_host:
+        where += f", via {connection.login_host}"
+    return f"{who} to {org} ({where})"
+
+
+VIEW_ALL_WARNING = (
+    "The connected Salesforce user can't read every Event (no \"View All Data\"). When Salesforce "
+    "doesn't answer a create in time, Workestra looks for the Event before trying again; Events "
+    "this user can't see can't be found, so a retry may create a second one. Connect as a user "
+    "with View All Data, or grant it with a permission set."
+)
 
 
 # ---- the settings page -----------------------------------------------------------------------
@@ -63,8 +75,10 @@ def settings_page(request):
     return _render_settings(request, _connection(request))
 
 
-def _render_settings(request, connection, *, settings_form=None, settings_error="", status=200):
+def _render_settings(request, connection, *, settings_form=None, settings_error="", connect_form=None, status=200):
     is_admin = request.membership.is_admin
+    if connection is not None and connection.is_connected:
+        services.connection_tokens_readable(connection=connection)
     live = connection is not None and connection.status != Status.DISCONNECTED
     context = {
         "connection": connection,
@@ -72,7 +86,11 @@ def _render_settings(request, connection, *, settings_form=None, settings_error=
         "is_admin": is_admin,
         "live": live,
         "summary": connection_summary(connection) if connection and connection.org_id else "",
-        "connect_form": ConnectForm(initial={"environment": connection.environment if connection else Environment.PRODUCTION}),
+        "connect_form": connect_form or ConnectForm(initial={
+            "environment": connection.environment if connection else Environment.PRODUCTION,
+            "login_host": connection.login_host if connection else "",
+        }),
+        "view_all_warning": VIEW_ALL_WARNING if live and connection.reads_all_events is False else "",
         "settings_form": settings_form or (SettingsForm.for_connection(connection) if live else None),
         "settings_error": settings_error,
         "missing_sentence": missing_permissions_sentence(connection.missing_permissions) if live and connection.missing_permissions else "",
@@ -102,11 +120,14 @@ def connect(request):
         messages.error(request, NOT_CONFIGURED)
         return redirect(_settings_url())
     form = ConnectForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Pick Production or Sandbox.")
-        return redirect(_settings_url())
-    environment = form.cleaned_data["environment"]
     connection = _connection(request)
+    if not form.is_valid():
+        if "environment" in form.errors:
+            messages.error(request, "Pick Production or Sandbox.")
+            return redirect(_settings_url())
+        # A login host we won't send the admin to: say why, keep what they typed, save nothing.
+        return _render_settings(request, connection, connect_form=form, status=400)
+    environment, login_host = form.cleaned_data["environment"], form.cleaned_data["login_host"]
     if _replaces(connection, environment) and not form.cleaned_data["confirm_replace"]:
         context = {
             "connection": connection,
@@ -114,9 +135,10 @@ def connect(request):
             "environment_label": Environment(environment).label,
             "summary": connection_summary(connection),
             "switches_environment": connection.environment != environment,
+            "login_host": login_host,
         }
         return render(request, "salesforce/confirm_replace.html", context)
-    return redirect(oauth.start(request.session, environment=environment, user_id=request.user.pk))
+    return redirect(oauth.start(request.session, environment=environment, user_id=request.user.pk, login_host=login_host))
 
 
 def _replaces(connection, environment: str) -> bool:
@@ -146,8 +168,7 @@ def callback(request):
         if error == "access_denied":
             messages.info(request, CANCELLED_AT_SALESFORCE)
         else:
-            description = request.GET.get("error_description", "")[:500]
-            messages.error(request, f"Salesforce refused the connection ({error[:64]}): {description} Nothing was changed.")
+            messages.error(request, connect_error_message(error[:64], request.GET.get("error_description", "")[:500]))
         return redirect(_settings_url())
     try:
         pending = oauth.finish(request.session, state=request.GET.get("state"), user_id=request.user.pk)
@@ -165,6 +186,7 @@ def callback(request):
             environment=pending["environment"],
             code=code,
             code_verifier=pending["verifier"],
+            login_host=pending.get("login_host", ""),
         )
     except SalesforceError as exc:
         logger.warning("salesforce.connect.failed", extra={"workspace_id": request.workspace.pk, "code": exc.code})
@@ -178,6 +200,64 @@ def callback(request):
     return redirect(_settings_url())
 
 
+# What each connect error means and what to do next (Salesforce Help "OAuth 2.0 Authorization
+# Errors"; the app-install rule of September 2025, Help article 005132365).
+CONNECT_ERRORS = {
+    "OAUTH_EC_APP_NOT_FOUND": (
+        "Workestra isn't installed in this Salesforce org",
+        "Since September 2025 an admin must install a connected app before users can authorize it: in Salesforce "
+        "Setup → Connected Apps OAuth Usage, find Workestra and click Install (or ask your Salesforce admin), then Connect again.",
+    ),
+    "OAUTH_APP_BLOCKED": (
+        "A Salesforce admin has blocked Workestra in this org",
+        "Ask your Salesforce admin to unblock it under Setup → Connected Apps OAuth Usage, then Connect again.",
+    ),
+    "OAUTH_APP_ACCESS_DENIED": (
+        "Your Salesforce user isn't allowed to use Workestra",
+        "Ask your Salesforce admin to pre-authorize Workestra for your profile or a permission set, then Connect again.",
+    ),
+    "invalid_client_id": (
+        "Salesforce doesn't know Workestra's OAuth client",
+        "SALESFORCE_CLIENT_ID must be the Consumer Key of the Connected App (or External Client App) in this org; "
+        "a newly created app can take up to 10 minutes to work. Ask support if it persists.",
+    ),
+    "invalid_client": (
+        "Salesforce refused Workestra's OAuth client",
+        "Check SALESFORCE_CLIENT_ID/SECRET: they must be the Consumer Key and Secret of the Connected App.",
+    ),
+    "redirect_uri_mismatch": (
+        "The Connected App's callback URL doesn't match Workestra's",
+        "In Salesforce, the app's Callback URL must be exactly PUBLIC_BASE_URL/settings/integrations/salesforce/callback/.",
+    ),
+    "inactive_user": (
+        "That Salesforce user is deactivated",
+        "Sign in as an active user, or ask your Salesforce admin to reactivate this one.",
+    ),
+    "inactive_org": (
+        "That Salesforce org is inactive or locked",
+        "Ask your Salesforce admin or Salesforce support; Workestra can connect once the org is active again.",
+    ),
+    "API_DISABLED_FOR_ORG": (
+        "This Salesforce org has no API access",
+        "Salesforce editions without API access (Professional Edition without the API add-on) can't be connected; ask Salesforce to enable the API.",
+    ),
+    "API_CURRENTLY_DISABLED": (
+        "The Salesforce user has no API access",
+        'Sign in as a user whose profile or a permission set has "API Enabled".',
+    ),
+}
+
+
+def connect_error_message(code: str, description: str) -> str:
+    """A failed connect in plain words: what happened, what to do next, Salesforce's own words."""
+    known = CONNECT_ERRORS.get(code)
+    if known is None:
+        return f"Salesforce refused the connection ({code}): {description} Nothing was changed."
+    what, next_step = known
+    said = f"{code}: {description.rstrip('.')}" if description else code
+    return f"{what}. {next_step} Nothing was changed. (Salesforce said {said}.)"
+
+
 def token_failure_message(exc: SalesforceError) -> str:
     """What went wrong with the code exchange, in words an admin can act on."""
     if exc.code in ("invalid_client", "invalid_client_id"):
@@ -186,6 +266,8 @@ def token_failure_message(exc: SalesforceError) -> str:
             "Check SALESFORCE_CLIENT_ID/SECRET: they must be the Consumer Key and Secret of the Connected App. "
             "Nothing was changed."
         )
+    if exc.code in CONNECT_ERRORS:
+        return connect_error_message(exc.code, exc.message)
     if isinstance(exc, NeedsReconnectError) or exc.code in ("invalid_grant", "invalid_request"):
         return (
             f"Salesforce did not accept the sign-in ({exc.code}): {exc.message}. "
@@ -193,11 +275,6 @@ def token_failure_message(exc: SalesforceError) -> str:
         )
     if isinstance(exc, RetryableError):
         return f"Salesforce could not be reached ({exc.message}). Nothing was changed; try Connect again."
-    if isinstance(exc, PermanentError) and exc.code in ("API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED"):
-        return (
-            f"The Salesforce user has no API access ({exc.code}): {exc.message}. "
-            "Sign in as a user whose profile has \"API Enabled\"."
-        )
     return f"Salesforce refused the connection ({exc.code or 'error'}): {exc.message}. Nothing was changed."
 
 

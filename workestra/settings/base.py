@@ -166,6 +166,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": OUTBOX_SWEEP_INTERVAL,
     },
     "salesforce-outbox-prune": {"task": "integrations.salesforce.tasks.prune_outbox", "schedule": 3600.0},
+    # Users join, leave and change email: the mapping's org-user cache is re-read daily.
+    "salesforce-org-users-daily": {
+        "task": "integrations.salesforce.tasks.refresh_all_org_users",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 # --- Salesforce ---------------------------------------------------------------------------
@@ -178,6 +183,12 @@ SALESFORCE_SANDBOX_LOGIN_URL = os.environ.get(
 SALESFORCE_API_VERSION = os.environ.get("SALESFORCE_API_VERSION", "59.0")
 SALESFORCE_HTTP_TIMEOUT = float(os.environ.get("SALESFORCE_HTTP_TIMEOUT", "30"))
 SALESFORCE_ROUTING_TIMEOUT = float(os.environ.get("SALESFORCE_ROUTING_TIMEOUT", "3"))
+# A token-refresh claim lives for the token call's timeout plus this margin; a process that
+# died mid-refresh blocks the next refresh for at most that long.
+SALESFORCE_TOKEN_LEASE_MARGIN_SECONDS = float(os.environ.get("SALESFORCE_TOKEN_LEASE_MARGIN_SECONDS", "5"))
+# Login hosts accepted on the connect form besides My Domain hosts (comma-separated host[:port],
+# for local Salesforce emulators).
+SALESFORCE_EXTRA_LOGIN_HOSTS = [host.lower() for host in env_list("SALESFORCE_EXTRA_LOGIN_HOSTS")]
 # Share of the org's daily API allotment above which pushes defer instead of spending the rest.
 SALESFORCE_API_LIMIT_SHARE = float(os.environ.get("SALESFORCE_API_LIMIT_SHARE", "0.9"))
 # Fernet keys, comma separated: the first encrypts, any of them decrypts (rotation).

@@ -15,6 +15,9 @@ SALESFORCE_LOGIN_URL = os.environ.get("SALESFORCE_LOGIN_URL", "https://127.0.0.1
 SALESFORCE_SANDBOX_LOGIN_URL = os.environ.get(
     "SALESFORCE_SANDBOX_LOGIN_URL", "https://127.0.0.1:8443/sandbox"
 ).rstrip("/")
+# The demo's emulator answers on localhost too, which the connect form then accepts as a
+# custom (My Domain-like) login host.
+SALESFORCE_EXTRA_LOGIN_HOSTS = SALESFORCE_EXTRA_LOGIN_HOSTS or ["127.0.0.1:8443", "localhost:8443"]  # noqa: F405
 TOKEN_ENCRYPTION_KEYS = TOKEN_ENCRYPTION_KEYS or [DEVELOPMENT_TOKEN_KEY]  # noqa: F405
 NOTETAKER_WEBHOOK_SECRET = os.environ.get("NOTETAKER_WEBHOOK_SECRET", "local-notetaker-secret")
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.utils.html import strip_tags
 
-from integrations.salesforce import oauth
+from integrations.salesforce import oauth, tasks
 from integrations.salesforce.client import OAuthClient
 from integrations.salesforce.errors import NeedsReconnectError
 from integrations.salesforce.models import SalesforceConnection, SalesforceUser
@@ -21,6 +21,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.emulator]
 Connection = SalesforceConnection
 BASE = "/settings/integrations/salesforce/"
 CALLBACK = BASE + "callback/"
+# Seeded users that are active and Standard (the partner and Chatter logins sharing reps'
+# emails, and the deactivated user, are never cached).
+ACTIVE_STANDARD_USERS = sum(1 for user in seed.USERS if user[4])
 
 
 def text_of(response) -> str:
@@ -59,19 +62,30 @@ def admin_session(client, admin_user, sf_settings):
         ("sandbox", "Sandbox", seed.SANDBOX_ORG_ID, "/sandbox/services/oauth2/token"),
     ],
 )
-def test_full_connect(admin_session, admin_user, workspace, sfdc_emulator, environment, label, org_id, token_path):
-    response = connect_via_views(admin_session, sfdc_emulator, environment)
+def test_full_connect(admin_session, admin_user, workspace, sfdc_emulator, environment, label, org_id, token_path, monkeypatch, django_capture_on_commit_callbacks):
+    queued = []
+    monkeypatch.setattr(tasks.refresh_org_users, "apply_async", lambda args, **kw: queued.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = connect_via_views(admin_session, sfdc_emulator, environment)
 
     assert response.status_code == 200
-    assert f"Connected as Ada Admin (admin@acme.test) to org {org_id} ({label})" in text_of(response)
+    assert f"Connected as Ada Admin (admin@acme.test) to Acme Corp ({label})" in text_of(response)
     connection = Connection.objects.get(workspace=workspace)
     assert connection.status == Connection.Status.CONNECTED and connection.environment == environment
-    assert connection.org_id == org_id and connection.sf_username == seed.ADMIN and connection.connected_by == admin_user
+    assert connection.org_id == org_id and connection.org_name == "Acme Corp"
+    assert connection.sf_username == seed.ADMIN and connection.connected_by == admin_user
     assert connection.access_token and connection.refresh_token
     assert connection.missing_permissions == [] and connection.last_error == ""
-    assert SalesforceUser.objects.filter(connection=connection).count() == len(seed.USERS)
     assert sfdc_emulator.control.count_calls(token_path)["count"] == 1
     assert oauth.SESSION_KEY not in admin_session.session
+    # The org's users are a worker's job, never the callback's: queued by name, nothing fetched yet.
+    assert queued == [[connection.pk]] and not SalesforceUser.objects.exists()
+    assert "Fetching…" in text_of(admin_session.get(BASE))
+
+    assert tasks.refresh_org_users.run(connection.pk) == ACTIVE_STANDARD_USERS
+    cached = set(SalesforceUser.objects.filter(connection=connection).values_list("username", flat=True))
+    assert cached == {username for _, username, _, _, active, *_ in seed.USERS if active}
 
 
 def test_authorize_request_carries_state_pkce_and_scopes(admin_session, sfdc_emulator):
@@ -233,7 +247,7 @@ def test_connecting_sandbox_replaces_production_after_confirmation(admin_session
     url = start_connect(admin_session, "sandbox", confirm_replace="1")
     response = admin_session.get(authorize(sfdc_emulator, url), follow=True)
 
-    assert f"Connected as Ada Admin (admin@acme.test) to org {seed.SANDBOX_ORG_ID} (Sandbox)" in text_of(response)
+    assert "Connected as Ada Admin (admin@acme.test) to Acme Corp (Sandbox)" in text_of(response)
     connection = Connection.objects.get(workspace=workspace)  # still one connection per workspace
     assert (connection.environment, connection.org_id) == ("sandbox", seed.SANDBOX_ORG_ID)
 

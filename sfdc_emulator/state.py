@@ -9,6 +9,7 @@ DEFAULT_SETTINGS = {
     "daily_api_limit": 15000,
     "session_seconds": 7200,  # access token lifetime (Salesforce's default session timeout)
     "code_ttl_seconds": 900,
+    "enhanced_notes": 1,  # Setup > Notes Settings > Enable Notes (ContentNote); 0 turns it off
 }
 
 

@@ -25,9 +25,9 @@ class LeaseLostError(Exception):
 
 def recap_handler():
     """Recap pushes live in notes.py; imported lazily so bookings work without them."""
-    from .notes import RecapPush
+    from .notes import recap_pusher
 
-    return RecapPush
+    return recap_pusher
 
 
 def drain(connection_id: int) -> int:

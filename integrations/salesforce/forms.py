@@ -31,6 +31,10 @@ class SettingsForm(forms.Form):
         choices=Connection.NoMatchBehaviour.choices,
         widget=forms.RadioSelect,
     )
+    # Optional so that a client posting only the older fields keeps the current note type.
+    note_type = forms.ChoiceField(
+        label="Recaps become", choices=Connection.NoteType.choices, widget=forms.RadioSelect, required=False
+    )
 
     @classmethod
     def for_connection(cls, connection: SalesforceConnection, data=None) -> "SettingsForm":

@@ -3,7 +3,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from . import outbox
+from . import note_types, outbox
 from .client import OAuthClient, SalesforceClient
 from .crypto import protect_token
 from .errors import PermanentError, SalesforceError
@@ -115,16 +115,19 @@ def connection_mark_needs_reconnect(*, connection: SalesforceConnection, reason:
     )
 
 
-def connection_check_permissions(*, connection: SalesforceConnection, object_scope: str | None = None) -> list[str]:
+def connection_check_permissions(
+    *, connection: SalesforceConnection, object_scope: str | None = None, note_type: str | None = None
+) -> list[str]:
     """Ask Salesforce (one composite call of describes) what the connected user may do.
     Returns the missing permissions in plain words ([] when all is well) and stores them when
-    they are for the connection's own scope (a scope the admin only tried is not stored)."""
-    store = object_scope in (None, connection.object_scope)
+    they are for the connection's own scope and note type (a choice the admin only tried is
+    not stored). While no admin has chosen a note type, this also picks the default one."""
+    store = object_scope in (None, connection.object_scope) and note_type in (None, connection.note_type)
     object_scope = object_scope or connection.object_scope
     client = client_for(connection, enforce_budget=False)
-    objects = ["Event", *READ_OBJECTS]
-    if object_scope == SalesforceConnection.ObjectScope.EVENTS_AND_NOTES:
-        objects.append("Note")
+    # Both kinds of note are described whatever the scope: the default note type depends on
+    # whether ContentNote is createable, and a describe costs no extra call inside /composite.
+    objects = ["Event", *READ_OBJECTS, *note_types.DESCRIBED]
     try:
         responses = client.composite([client.describe_subrequest(name, name) for name in objects])
     except PermanentError as exc:
@@ -134,16 +137,22 @@ def connection_check_permissions(*, connection: SalesforceConnection, object_sco
                 _store_missing(connection, missing)
             return missing
         raise
+    describes = {r["referenceId"]: (r["body"] if r["httpStatusCode"] == 200 else {}) for r in responses}
+    if store and not connection.note_type_chosen:
+        note_types.apply_default(connection, describes)
+    note_type = note_type or connection.note_type
+    writes = ["Event"]
+    if object_scope == SalesforceConnection.ObjectScope.EVENTS_AND_NOTES:
+        writes += note_types.objects_to_write(note_type)
     missing = []
-    for response in responses:
-        name = response["referenceId"]
-        describe = response["body"] if response["httpStatusCode"] == 200 else {}
-        if name in ("Event", "Note"):
+    for name in objects:
+        describe = describes.get(name, {})
+        if name in writes:
             if not describe.get("createable"):
                 missing.append(f"Create on {name}")
-            if not describe.get("updateable"):
+            if not describe.get("updateable") and name in note_types.UPDATED + ("Event",):
                 missing.append(f"Edit on {name}")
-        elif not describe.get("queryable"):
+        elif name in READ_OBJECTS and not describe.get("queryable"):
             missing.append(f"Read on {name}")
     if store:
         _store_missing(connection, missing)
@@ -156,17 +165,20 @@ def _store_missing(connection: SalesforceConnection, missing: list[str]) -> None
 
 
 def connection_update_settings(
-    *, connection: SalesforceConnection, object_scope: str, cancel_behaviour: str, no_match_behaviour: str
+    *, connection: SalesforceConnection, object_scope: str, cancel_behaviour: str, no_match_behaviour: str, note_type: str = ""
 ) -> SalesforceConnection:
     """Save the admin's choices. Raises PermissionsMissingError (nothing saved) when the
-    connected user lacks what the chosen scope needs."""
-    missing = connection_check_permissions(connection=connection, object_scope=object_scope)
+    connected user lacks what the chosen scope and note type need. A blank `note_type`
+    keeps the current one (and leaves it to the default rule if no admin chose one)."""
+    missing = connection_check_permissions(connection=connection, object_scope=object_scope, note_type=note_type or None)
     if missing:
         raise PermissionsMissingError(missing)
     connection.object_scope = object_scope
     connection.cancel_behaviour = cancel_behaviour
     connection.no_match_behaviour = no_match_behaviour
-    connection.save(update_fields=["object_scope", "cancel_behaviour", "no_match_behaviour", "updated_at"])
+    if note_type:
+        connection.note_type, connection.note_type_chosen = note_type, True
+    connection.save(update_fields=["object_scope", "cancel_behaviour", "no_match_behaviour", "note_type", "note_type_chosen", "updated_at"])
     _store_missing(connection, [])
     return connection
 

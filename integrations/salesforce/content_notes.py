@@ -123,7 +123,10 @@ class EnhancedRecapPush(RecapPushBase):
                 sorted({row.create_sent_title for row in rows}),
             )
         )
-        known = {row.note_id for rows_of in self.links.values() for row in rows_of.values() if row.note_id}
+        # Notes Workestra already knows (any recap's, in this org) are not candidates: no GET for them.
+        known = set(
+            RecapNoteLink.objects.filter(org_id=self.connection.org_id, note_id__in=[r["Id"] for r in records]).values_list("note_id", flat=True)
+        )
         adopted: dict[int, str] = {}
         for record in records:
             waiting = [b for b, rows_of in lost.items() if b not in adopted and rows_of[0].create_sent_title == record.get("Title")]

@@ -138,3 +138,14 @@ def test_the_control_api_can_act_as_a_person_writing_a_note(sfdc_emulator):
     [note] = sfdc_emulator.control.records("ContentNote")
     assert note["Id"] == note_id and note["Title"] == "By hand"
     assert base64.b64decode(note["Content"]) == b"<p>x</p>"
+
+
+def test_the_records_browser_shows_enhanced_notes_and_what_they_are_linked_to(sfdc_emulator, sf):
+    import requests
+
+    note_id = create_note(sf, "<p>Browse me</p>", title="Shown")
+    sf.restful("sobjects/ContentDocumentLink/", method="POST", json={"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "V"})
+
+    page = requests.get(f"{sfdc_emulator.base_url}/_records/?tab=ContentNote", verify=sfdc_emulator.ca_bundle, timeout=10).text
+
+    assert "Shown" in page and "Browse me" in page and "Jane Roe (Contact) [V]" in page

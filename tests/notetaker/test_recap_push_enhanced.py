@@ -286,3 +286,40 @@ def test_classic_notes_belong_to_the_hosts_mapped_salesforce_user(team, client):
     alice = USER_IDS["alice@acme.test"]
     assert owners == {(JANE[:15], alice), (OPPORTUNITY[:15], alice), (JANE[:15], ADMIN), (OPPORTUNITY[:15], ADMIN)}
     assert same_id(team.refresh().sf_user_id, ADMIN)
+
+
+def test_reconcile_fetches_only_unknown_candidates_with_the_same_title(org, client):
+    """Two meetings with Jane the same day have the same Title: the note Workestra already knows
+    is not fetched; only the unknown candidate's Content is read."""
+    known = booked(org, slot=0)
+    send_recap(client, known)
+    org.drain()
+    [known_note] = notes(org)
+    lost = booked(org, slot=1)
+    org.emulator.control.set_faults(timeout_after_write={"count": 1, "mode": "drop"})
+    send_recap(client, lost, key="delivery-2")
+    drain(org.connection.pk)
+    org.emulator.control.reset_calls()
+
+    org.drain()
+
+    [new_note] = [n for n in notes(org) if n["Id"] != known_note["Id"]]
+    fetched = [path for method, path in counted_calls(org) if path.endswith("/Content")]
+    assert fetched == [f"sobjects/ContentNote/{new_note['Id']}/Content"]
+    assert len(notes(org)) == 2
+    assert recap_op(lost).state == State.PUSHED
+
+
+def test_a_classic_note_whose_owner_became_inactive_goes_in_owned_by_the_connecting_user(team, client):
+    set_scope(team, Scope.EVENTS_AND_NOTES, note_type="classic")
+    booking = booked(team)
+    team.emulator.control.update_record("User", USER_IDS["alice@acme.test"], {"IsActive": False})  # the cache still says active
+
+    send_recap(client, booking)
+    team.drain()
+
+    owners = {n["OwnerId"] for n in team.emulator.control.records("Note")}
+    assert owners == {ADMIN} and len(team.emulator.control.records("Note")) == 2
+    op = recap_op(booking)
+    assert op.state == State.PUSHED
+    assert "The host's Salesforce user is inactive; the Note on the contact or lead is owned by the connecting user (admin@acme.test)." in op.warnings

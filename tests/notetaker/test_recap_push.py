@@ -306,6 +306,7 @@ def test_within_the_reconcile_window_a_lost_create_is_only_looked_for(org, clien
     """Salesforce may commit a create after the client gave up: until the window has passed,
     the retry only queries, never creates a second Note."""
     settings.SALESFORCE_RECONCILE_WINDOW_SECONDS = 600
+    settings.SALESFORCE_RETRY_BASE_SECONDS = settings.SALESFORCE_RETRY_MAX_SECONDS = 60  # one attempt per drain
     booking = lost_create(org, client, sent_ago=30)
     org.emulator.control.reset_calls()
 

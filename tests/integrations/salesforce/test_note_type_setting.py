@@ -41,6 +41,7 @@ def test_the_settings_form_offers_both_types_and_saving_one_keeps_it(team, clien
     client.force_login(team.admin)
     page = client.get(PAGE_URL).content.decode()
     assert 'name="note_type" value="enhanced"' in page and 'name="note_type" value="classic"' in page
+    assert "Enhanced Notes show in the Notes list of Lightning records (Notes must be on in Salesforce Setup)" in page
 
     response = save(client, note_type="classic")
 

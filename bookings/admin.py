@@ -3,7 +3,7 @@ changes go through bookings.services (the cancel action below) so that the histo
 recorded and listeners such as the Salesforce outbox hear about them."""
 from django.contrib import admin, messages
 
-from . import services
+from . import deletion, services
 from .models import AvailabilityRule, Booking, BookingChange, BookingLink
 
 
@@ -57,6 +57,12 @@ class BookingAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # bookings are made on the public page (or with bookings.services)
+
+    def get_deleted_objects(self, objs, request):
+        """Bookings that must not be deleted yet (bookings.deletion) are listed like protected
+        objects: the admin explains why and offers no confirm button."""
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return to_delete, model_count, perms_needed, list(protected) + deletion.deletion_refusals(objs)
 
     @admin.action(description="Cancel selected bookings (sends the cancellation like the invitee would)")
     def cancel_bookings(self, request, queryset):

@@ -11,6 +11,10 @@ templates call them; a callable returns None when it has nothing to show.
     A section on the booking page, shown to the signed-in host (or an admin) only.
 - link_integration_panels(request, link) -> Panel | None
     A section on the link's Integrations tab.
+- deletion_blockers(bookings) -> dict[booking_id, reason]
+    Why a booking must not be deleted yet (e.g. its Event is still live in Salesforce and
+    deleting the row would leave it there). One call for all bookings being deleted; see
+    bookings.deletion, which refuses the deletion with the reasons.
 """
 from dataclasses import dataclass, field
 
@@ -40,6 +44,7 @@ calendar_banners: list = []
 booking_badges: list = []
 booking_panels: list = []
 link_integration_panels: list = []
+deletion_blockers: list = []
 
 
 def collect_banners(request) -> list[Banner]:
@@ -56,3 +61,14 @@ def collect_badges(request, bookings) -> dict[int, list[Badge]]:
 
 def collect_panels(registry: list, request, obj) -> list[Panel]:
     return [panel for hook in registry if (panel := hook(request, obj)) is not None]
+
+
+def collect_deletion_blocks(bookings) -> dict[int, list[str]]:
+    bookings = list(bookings)
+    blocks: dict[int, list[str]] = {}
+    if not bookings:
+        return blocks
+    for hook in deletion_blockers:
+        for booking_id, reason in (hook(bookings) or {}).items():
+            blocks.setdefault(booking_id, []).append(reason)
+    return blocks

@@ -1,12 +1,10 @@
-"""Support staff see each recap, its action items, its Salesforce Notes and its push state.
+"""Support staff see each recap, its action items, its CRM notes and its push state.
 Read-only: recaps change through the notetaker or the host's edit (notetaker.services), so
 the change time that decides "edited since the last push" stays true. The push operations
-themselves are in the Salesforce admin (SyncOperation)."""
+themselves are in the CRM's admin (for Salesforce: SyncOperation)."""
 from django.contrib import admin
-from django.db.models import OuterRef, Subquery
 
-from integrations.salesforce.models import SyncOperation
-
+from . import hooks
 from .models import ActionItem, Recap, RecapDelivery, RecapNoteLink
 
 
@@ -31,7 +29,7 @@ class ActionItemInline(ReadOnlyInline):
 
 class RecapNoteLinkInline(ReadOnlyInline):
     model = RecapNoteLink
-    fields = ["target", "parent_id", "note_id", "create_sent_at", "create_sent_title", "pushed_at"]
+    fields = ["target", "note_type", "parent_id", "note_id", "attachment_id", "create_sent_at", "create_sent_title", "pushed_at"]
 
 
 class RecapDeliveryInline(ReadOnlyInline):
@@ -50,13 +48,9 @@ class RecapAdmin(admin.ModelAdmin):
     date_hierarchy = "updated_at"
 
     def get_queryset(self, request):
-        latest = SyncOperation.objects.filter(booking_id=OuterRef("booking_id"), kind=SyncOperation.Kind.RECAP).order_by("-id")
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(latest_push_state=Subquery(latest.values("state")[:1]))
-            .prefetch_related("note_links")
-        )
+        queryset = super().get_queryset(request).prefetch_related("note_links")
+        destination = hooks.destination()
+        return destination.annotate_push_state(queryset) if destination else queryset
 
     def has_add_permission(self, request):
         return False
@@ -72,12 +66,14 @@ class RecapAdmin(admin.ModelAdmin):
     def workspace(self, obj):
         return obj.booking.workspace
 
-    @admin.display(description="Salesforce Notes")
+    @admin.display(description="CRM notes")
     def note_ids(self, obj):
         return ", ".join(f"{link.target}: {link.note_id}" for link in obj.note_links.all() if link.note_id) or "—"
 
     @admin.display(description="Push state", ordering="latest_push_state")
     def push_state(self, obj):
-        if not obj.latest_push_state:
+        state = getattr(obj, "latest_push_state", None)
+        destination = hooks.destination()
+        if not state or destination is None:
             return "never pushed"
-        return SyncOperation.State(obj.latest_push_state).label
+        return destination.push_state_label(state)

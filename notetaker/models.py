@@ -73,12 +73,20 @@ class RecapNoteLink(models.Model):
         PERSON = "person", "Contact or lead"
         DEAL = "deal", "Deal (opportunity)"
 
+    class NoteType(models.TextChoices):
+        CLASSIC = "classic", "Classic note (one per record)"
+        ENHANCED = "enhanced", "Enhanced note (one note, linked to each record)"
+
     recap = models.ForeignKey(Recap, on_delete=models.CASCADE, related_name="note_links")
     target = models.CharField(max_length=16, choices=Target.choices)
+    note_type = models.CharField(max_length=16, choices=NoteType.choices, default=NoteType.CLASSIC)
     # Ids mean nothing in another org: after a workspace connects a different org, these are forgotten.
     org_id = models.CharField("CRM org", max_length=18, blank=True)
     parent_id = models.CharField("record the Note is attached to", max_length=18)
     note_id = models.CharField(max_length=18, blank=True, db_index=True)
+    # An enhanced note is one record shared by both targets; each target's row names the link
+    # that attaches it to its record (Salesforce's ContentDocumentLink).
+    attachment_id = models.CharField("link to the record", max_length=18, blank=True)
     # Set just before a create is sent and cleared once its outcome is known: while set, the
     # Note may exist without us knowing its id, and must be looked for before creating again.
     create_sent_at = models.DateTimeField(null=True, blank=True)

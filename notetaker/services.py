@@ -1,4 +1,4 @@
-"""Writes to recaps: a notetaker delivery, a member's edit, a request to push to Salesforce."""
+"""Writes to recaps: a notetaker delivery, a member's edit, a request to push to the CRM."""
 import json
 import logging
 from dataclasses import dataclass
@@ -7,10 +7,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings.models import Booking
-from integrations.salesforce import outbox
-from integrations.salesforce.models import SyncOperation
 
-from . import selectors
+from . import hooks, selectors
 from .models import ActionItem, Recap, RecapDelivery
 from .webhook import ActionItemData, RecapPayload
 
@@ -40,7 +38,7 @@ class DeliveryResult:
 
 def recap_receive_delivery(*, payload: RecapPayload, key: str, body_hash: str) -> DeliveryResult:
     """Store one notetaker delivery: create the booking's recap (201) or replace its summary
-    and action items (200). When the content is new or changed, a push to Salesforce is
+    and action items (200). When the content is new or changed, a push to the CRM is
     recorded in the same transaction (the outbox decides whether the workspace pushes Notes).
 
     Idempotent per `key`: the same delivery again changes nothing and returns the first
@@ -73,7 +71,7 @@ def _receive(payload: RecapPayload, key: str, body_hash: str) -> DeliveryResult:
         if earlier is not None:
             return _replay(earlier, body_hash)
         recap, created, changed = _write(booking, payload.summary, payload.action_items, source=Recap.Source.WEBHOOK)
-        operation = outbox.recap_changed(booking=booking) if changed else None
+        queued = _queue(booking) if changed else None
         status = 201 if created else 200
         body = {
             "recap_id": recap.pk,
@@ -81,7 +79,7 @@ def _receive(payload: RecapPayload, key: str, body_hash: str) -> DeliveryResult:
             "created": created,
             "changed": changed,
             "action_items": len(payload.action_items),
-            "salesforce": _push_word(operation),
+            _response_key(): queued.word if queued else "not_queued",
         }
         content = json.dumps(body)
         RecapDelivery.objects.create(key=key, body_sha256=body_hash, recap=recap, response_status=status, response_body=content)
@@ -95,15 +93,20 @@ def _replay(delivery: RecapDelivery, body_hash: str) -> DeliveryResult:
     return DeliveryResult(200, delivery.response_body, replayed=True)
 
 
-def _push_word(operation: SyncOperation | None) -> str:
-    if operation is None:
-        return "not_queued"
-    return "waiting_reconnect" if operation.state == SyncOperation.State.WAITING_RECONNECT else "queued"
+def _queue(booking: Booking) -> hooks.QueuedPush | None:
+    """Record a push of the recap with the registered CRM (inside the recap's transaction)."""
+    destination = hooks.destination()
+    return destination.queue_recap(booking) if destination else None
+
+
+def _response_key() -> str:
+    destination = hooks.destination()
+    return destination.response_key if destination else "crm"
 
 
 def recap_update(*, recap: Recap, summary: str, action_items: list[ActionItemData], user) -> bool:
     """A member's edit: replace the summary and action items. Returns whether anything
-    changed. It is not pushed by itself; the member presses Push to Salesforce."""
+    changed. It is not pushed by itself; the member presses the Push button."""
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=recap.booking_id)
         _, _, changed = _write(booking, summary, action_items, source=Recap.Source.EDITED, user=user)
@@ -136,15 +139,15 @@ def _replace_items(recap: Recap, items: list[ActionItemData]) -> None:
     )
 
 
-def recap_request_push(*, recap: Recap) -> SyncOperation:
-    """Queue the recap for Salesforce (the Push button). Raises PushUnavailable saying why
-    when the workspace is not connected or pushes Events only. Not idempotent on purpose:
-    each press sends the recap as it is now (the push itself updates the same Notes)."""
+def recap_request_push(*, recap: Recap) -> hooks.QueuedPush:
+    """Queue the recap for the CRM (the Push button). Raises PushUnavailable saying why when
+    the workspace is not connected or does not push recaps. Not idempotent on purpose: each
+    press sends the recap as it is now (the push itself updates the same notes)."""
     availability = selectors.push_availability(recap.booking.workspace)
     if not availability.allowed:
         raise PushUnavailable(availability.reason)
     with transaction.atomic():
-        operation = outbox.recap_changed(booking=recap.booking)
-    if operation is None:  # the connection changed since we looked
-        raise PushUnavailable(selectors.push_availability(recap.booking.workspace).reason or "Salesforce is not connected.")
-    return operation
+        queued = _queue(recap.booking)
+    if queued is None:  # the connection changed since we looked
+        raise PushUnavailable(selectors.push_availability(recap.booking.workspace).reason or "The CRM is not connected.")
+    return queued

@@ -91,12 +91,12 @@ def recap_edit(request, uid: str):
 def recap_push(request, uid: str):
     booking, recap = _managed_recap(request, uid)
     try:
-        operation = services.recap_request_push(recap=recap)
+        queued = services.recap_request_push(recap=recap)
     except services.PushUnavailable as error:
         messages.error(request, error.message)
     else:
-        if operation.state == operation.State.WAITING_RECONNECT:
-            messages.warning(request, selectors.NEEDS_RECONNECT_NOTICE)
+        if queued.notice:
+            messages.warning(request, queued.notice)
         else:
-            messages.success(request, "The recap is on its way to Salesforce.")
+            messages.success(request, f"The recap is on its way to {selectors.destination_name()}.")
     return redirect(booking.get_absolute_url())

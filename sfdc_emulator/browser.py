@@ -6,7 +6,7 @@ from . import ids, schema
 from .pages import esc, page, table
 from .web import html_response, is_loopback, text_response
 
-TABS = ("Event", "Note", "Contact", "Lead", "Account", "Opportunity", "User")
+TABS = ("Event", "Note", "ContentNote", "Contact", "Lead", "Account", "Opportunity", "User")
 DESCRIPTION_LINES = 3
 
 
@@ -20,7 +20,7 @@ def handle(app, request):
     store = app.store
     rows = store.records(tab, include_deleted=show_deleted)
     names = _NameCache(store)
-    render = {"Event": _events, "Note": _notes}.get(tab, _plain)
+    render = {"Event": _events, "Note": _notes, "ContentNote": _content_notes}.get(tab, _plain)
     headers, cells = render(tab, rows, names)
     nav = " ".join(
         f"<a href='/_records/?tab={quote(name)}'>{'<b>' if name == tab else ''}{esc(name)}"
@@ -44,6 +44,19 @@ def _notes(_, rows, names):
     headers = ["Parent", "Title", "Body", "Owner", "Created"]
     cells = [[names.html(r["ParentId"], with_type=True), esc(r["Title"]), _excerpt(r["Body"]),
               names.html(r["OwnerId"]), esc(r["CreatedDate"]) + _deleted(r)] for r in rows]
+    return headers, cells
+
+
+def _content_notes(_, rows, names):
+    """Enhanced Notes: the records each is linked to (ContentDocumentLink) and its text."""
+    links = {}
+    for link in names.store.records("ContentDocumentLink"):
+        links.setdefault(link["ContentDocumentId"], []).append(link)
+    headers = ["Linked to", "Title", "Text", "Owner", "Created"]
+    cells = [[", ".join(names.html(link["LinkedEntityId"], with_type=True) + f" [{esc(link['ShareType'])}]"
+                        for link in links.get(r["Id"], [])),
+              esc(r["Title"]), esc(r.get("TextPreview")), names.html(r["OwnerId"]),
+              esc(r["CreatedDate"]) + _deleted(r)] for r in rows]
     return headers, cells
 
 

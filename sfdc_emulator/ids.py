@@ -19,8 +19,12 @@ KEY_PREFIXES = {
     "Organization": "00D",
     "PermissionSet": "0PS",
     "PermissionSetAssignment": "0Pa",
+    "ContentDocument": "069",
+    "ContentNote": "069",  # a ContentNote is a ContentDocument (FileType SNOTE): same id
+    "ContentVersion": "068",
+    "ContentDocumentLink": "06A",
 }
-SOBJECT_BY_PREFIX = {prefix: name for name, prefix in KEY_PREFIXES.items()}
+SOBJECT_BY_PREFIX = {prefix: name for name, prefix in KEY_PREFIXES.items() if name != "ContentNote"}
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _SUFFIX_CHARS = string.ascii_uppercase + "012345"

@@ -6,7 +6,7 @@ acting "as a person in Salesforce": no permission checks, and any schema field
 (even system fields) may be set.
 """
 
-from . import ids, rules, schema, values
+from . import content, ids, rules, schema, values
 from .errors import SalesforceError, entity_is_deleted, json_parser_error, not_found
 
 
@@ -21,16 +21,17 @@ def create(store, actor, sobject_name, body, *, trusted=False, validate=True):
     now = values.now()
     record = {name: None for name in sobject.fields}
     record.update({
-        "Id": changes.pop("Id", None) or store.new_id(sobject.name), "IsDeleted": False,
+        "Id": changes.pop("Id", None) or store.new_id(schema.storage(sobject.name)), "IsDeleted": False,
         "CreatedDate": now, "LastModifiedDate": now, "SystemModstamp": now,
         "CreatedById": actor["user_id"], "LastModifiedById": actor["user_id"],
     })
     record.update(_defaults(sobject, actor))
     record.update(changes)
     record["SystemModstamp"] = record["LastModifiedDate"]
-    changed = set(changes) | {"OwnerId"}
+    changed = set(changes) | ({"OwnerId"} & set(sobject.fields))
     _apply_rules(store, sobject, record, changed, validate)
-    store.insert_record(sobject.name, record)
+    store.insert_record(schema.storage(sobject.name), record)
+    content.after_insert(store, sobject, record)
     return record["Id"]
 
 
@@ -58,6 +59,7 @@ def delete(store, actor, sobject_name, record_id, *, trusted=False):
     record.update({"IsDeleted": True, "LastModifiedDate": now, "SystemModstamp": now,
                    "LastModifiedById": actor["user_id"]})
     store.save_record(record)
+    content.after_delete(store, sobject, record)
 
 
 def fetch(store, actor, sobject_name, record_id):
@@ -70,7 +72,7 @@ def api_view(sobject, record, version, fields=None):
     """A record as REST returns it: ``attributes`` first, then the fields."""
     names = fields or list(sobject.fields)
     view = {"attributes": attributes(sobject.name, record["Id"], version)}
-    view.update({name: record.get(name) for name in names})
+    view.update({name: content.api_value(sobject, name, record, version) for name in names})
     return view
 
 
@@ -125,7 +127,7 @@ def _object_for(actor, sobject_name, right, trusted):
 def _existing(store, sobject, record_id):
     normalized = ids.normalize(record_id)
     record = store.get_record(normalized) if normalized else None
-    if record is None or ids.sobject_of(normalized) != sobject.name:
+    if record is None or ids.sobject_of(normalized) != schema.storage(sobject.name):
         raise not_found()
     if record.get("IsDeleted"):
         raise entity_is_deleted()
@@ -171,6 +173,8 @@ def _defaults(sobject, actor):
 
 def _apply_rules(store, sobject, record, changed, validate):
     rules.derive(store, sobject, record, changed)
+    content.derive(store, sobject, record, changed)
     if validate:
         rules.validate(store, sobject, record, changed)
+        content.validate(store, sobject, record, changed)
     record.pop("_duration_mismatch", None)

@@ -15,7 +15,7 @@ of GET subrequests is a read).
 from . import api, faults, state, tokens
 from .errors import SalesforceError, invalid_session, not_found, request_limit_exceeded
 from .results import Ctx
-from .web import error_response, json_response
+from .web import Response, error_response, json_response
 
 WRITE_METHODS = ("POST", "PATCH", "DELETE", "PUT")
 
@@ -54,8 +54,12 @@ def _handle(app, request, call):
         body = request.json() if request.method in ("POST", "PATCH", "PUT") else None
         result = api.dispatch(Ctx(app, actor, token_row["org"], version), request.method, path,
                               request.params, body)
-        response = json_response(result.status, result.body if result.status != 204 else None,
-                                 result.headers)
+        if isinstance(result.body, bytes):  # a blob (ContentNote Content)
+            response = Response(result.status, result.body,
+                                {"Content-Type": "application/octetstream", **result.headers})
+        else:
+            response = json_response(result.status, result.body if result.status != 204 else None,
+                                     result.headers)
     except SalesforceError as error:
         return error_response(error)
     if _is_write(request.method, path, body):

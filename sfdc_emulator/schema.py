@@ -27,6 +27,8 @@ class Field:
 
     @property
     def filterable(self):
+        if self.type == "base64":  # ContentNote.Content: never filterable or sortable
+            return False
         return not (self.type == "textarea" and self.length > LONG_TEXT_LIMIT)
 
     @property
@@ -107,11 +109,26 @@ def _owner(polymorphic=False, label="Owner ID"):
     return _ref("OwnerId", ["User"], "Owner", nillable=False, polymorphic=polymorphic, label=label)
 
 
-def _object(name, label, plural, fields, **flags):
+def _object(name, label, plural, fields, *, system=None, **flags):
     sobject = SObject(name, label, plural, **flags)
-    for f in _system_fields() + fields:
+    system_fields = _system_fields()
+    if system is not None:  # objects that lack some system fields (ContentDocumentLink)
+        system_fields = [f for f in system_fields if f.name in system]
+    for f in system_fields + fields:
         sobject.fields[f.name] = f
     return sobject
+
+
+def _file_fields():
+    """What ContentNote and ContentDocument share (both are the same stored record)."""
+    return [
+        _derived("FileType", "string", 20),
+        _derived("FileExtension", "string", 20),
+        _derived("ContentSize", "int"),
+        _derived("ContentModifiedDate", "datetime"),
+        _ref("LatestPublishedVersionId", ["ContentVersion"], "LatestPublishedVersion",
+             createable=False, updateable=False, label="Content Version ID"),
+    ]
 
 
 OBJECTS = {
@@ -141,6 +158,34 @@ OBJECTS = {
         _f("IsPrivate", "boolean", nillable=False),
         _owner(),
     ]),
+    # Enhanced Notes (Object Reference: ContentNote, ContentDocument, ContentDocumentLink).
+    # A ContentNote is stored as its ContentDocument (same 069 id); content.py holds their rules.
+    "ContentNote": _object("ContentNote", "Note", "Notes", [
+        _f("Title", "string", 255, nillable=False),
+        _f("Content", "base64"),
+        _derived("TextPreview", "string", 255),
+        _derived("IsReadOnly", "boolean", nillable=False),
+        _derived("SharingPrivacy", "picklist", 40),
+        # Settable only with "Set Audit Fields upon Record Creation"; the creator owns the note.
+        _ref("OwnerId", ["User"], "Owner", createable=False, updateable=False, nillable=False,
+             label="Owner ID"),
+        *_file_fields(),
+    ]),
+    "ContentDocument": _object("ContentDocument", "Content Document", "Content Documents", [
+        _f("Title", "string", 255, createable=False, nillable=False),
+        _ref("OwnerId", ["User"], "Owner", createable=False, nillable=False, label="Owner ID"),
+        *_file_fields(),
+    ], createable=False),
+    "ContentDocumentLink": _object("ContentDocumentLink", "Content Document Link",
+                                   "Content Document Links", [
+        _ref("ContentDocumentId", ["ContentDocument"], "ContentDocument", updateable=False,
+             nillable=False, label="Content Document ID"),
+        _ref("LinkedEntityId", ["Account", "Contact", "Lead", "Opportunity", "User"],
+             "LinkedEntity", updateable=False, nillable=False, polymorphic=True,
+             label="Linked Entity ID"),
+        _f("ShareType", "picklist", 40, nillable=False),
+        _f("Visibility", "picklist", 40),
+    ], system=("Id", "IsDeleted", "SystemModstamp")),
     "Lead": _object("Lead", "Lead", "Leads", [
         _f("FirstName", "string", 40),
         _f("LastName", "string", 80, nillable=False),
@@ -239,6 +284,14 @@ DEFAULT_LEAD_STATUS = "Open - Not Contacted"
 # Fields of the polymorphic "Name" object Salesforce exposes through Who/What/Owner/Parent.
 NAME_OBJECT_FIELDS = ("Id", "Name", "FirstName", "LastName", "Email", "Phone", "Title",
                       "Alias", "Username", "IsActive", "Type")
+
+
+# Where an object's records are stored when it is a view of another object's records.
+STORED_AS = {"ContentNote": "ContentDocument"}
+
+
+def storage(name):
+    return STORED_AS.get(name, name)
 
 
 def lookup(name):

@@ -23,11 +23,12 @@ ALICE = "alice@acme.test"
 BOB = "bob@acme.test"
 CAROL = "carol.sales@acme.test"  # her Workestra email is carol@acme.test
 FORMER = "former@acme.test"  # inactive
-NONOTES = "nonotes@acme.test"  # no Create/Edit on Note
+NONOTES = "nonotes@acme.test"  # no Create/Edit on Note or ContentNote
 READONLY = "readonly@acme.test"  # no Edit/Delete on Event (can read and create)
 NOAPI = "noapi@acme.test"  # API Enabled is off
 
-OBJECT_NAMES = ("Event", "Note", "Lead", "Contact", "Account", "Opportunity", "User")
+OBJECT_NAMES = ("Event", "Note", "Lead", "Contact", "Account", "Opportunity", "User",
+                "ContentNote", "ContentDocument", "ContentDocumentLink")
 # Setup objects every user may read (and nobody writes through the API).
 SETUP_OBJECTS = ("Organization", "PermissionSet", "PermissionSetAssignment")
 ALL_RIGHTS = {"read": True, "create": True, "edit": True, "delete": True}
@@ -56,7 +57,8 @@ USERS = [
     ("user:former", FORMER, "Fran", "Former", False, "America/Chicago", "Standard User",
      _permissions()),
     ("user:nonotes", NONOTES, "Nora", "Nonotes", True, "Europe/Paris", "Standard User",
-     _permissions(Note={"create": False, "edit": False})),
+     _permissions(Note={"create": False, "edit": False},
+                  ContentNote={"create": False, "edit": False})),
     ("user:readonly", READONLY, "Rita", "Readonly", True, "Europe/Madrid", "Standard User",
      _permissions(Event={"edit": False, "delete": False})),
     ("user:noapi", NOAPI, "Noah", "Noapi", True, "Asia/Tokyo", "Standard User",

@@ -6,7 +6,7 @@ a deleted record answers 404 ENTITY_IS_DELETED; an unknown or malformed id 404 N
 Describe is computed for the calling user's object permissions.
 """
 
-from . import ids, records, schema
+from . import content, ids, records, schema
 from .errors import SalesforceError, not_found
 from .results import Result, method_not_allowed, require_method
 
@@ -29,6 +29,10 @@ def route(ctx, method, parts, params, body):
     if len(parts) == 2 and parts[1] == "describe":
         require_method(method, ["GET"])
         return Result(200, describe(ctx, sobject))
+    if len(parts) == 3 and getattr(sobject.field(parts[2]), "type", "") == "base64":
+        require_method(method, ["GET"])
+        _, record = records.fetch(ctx.app.store, ctx.actor, sobject.name, parts[1])
+        return Result(200, content.blob(record, sobject.field(parts[2]).name))
     if len(parts) != 2:
         raise not_found()
     record_id = parts[1]

@@ -17,6 +17,7 @@ DEFAULT_SETTINGS = {
     "token_error": "",  # e.g. inactive_user: the token endpoint answers it (both grants)
     "api_disabled_for_org": False,  # every REST call: 403 API_DISABLED_FOR_ORG
     "token_latency_ms": 0,  # added to token endpoint answers only (not to /services/data)
+    "enhanced_notes": 1,  # Setup > Notes Settings > Enable Notes (ContentNote); 0 turns it off
 }
 
 

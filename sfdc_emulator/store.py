@@ -11,7 +11,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from . import ids
+from . import ids, schema
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -118,6 +118,7 @@ class Store:
                     (json.dumps(data), int(bool(data.get("IsDeleted"))), data["Id"]))
 
     def records(self, sobject, include_deleted=False):
+        sobject = schema.storage(sobject)  # ContentNote rows are ContentDocument rows
         sql = "SELECT data FROM records WHERE sobject = ?"
         if not include_deleted:
             sql += " AND is_deleted = 0"

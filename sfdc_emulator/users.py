@@ -5,8 +5,14 @@ from .errors import SalesforceError
 
 
 def actor(store, user_id):
-    """The security dict of a user (``user_id``, ``api_enabled``, ``objects``...) or None."""
-    return store.security(user_id=user_id)
+    """The security dict of a user (``user_id``, ``api_enabled``, ``objects``...) or None.
+    With Notes turned off for the org, nobody sees ContentNote."""
+    from . import content
+
+    security = store.security(user_id=user_id)
+    if security is not None and not content.notes_enabled(store):
+        security["objects"].pop("ContentNote", None)
+    return security
 
 
 def system_actor(store):

@@ -5,6 +5,8 @@ and dates as ``2026-11-30``; it accepts ISO 8601 input with ``Z`` or an offset.
 Values are stored in that serialised form, so UTC datetimes compare as strings.
 """
 
+import base64
+import binascii
 import re
 from datetime import date, datetime, timedelta, timezone
 
@@ -131,6 +133,17 @@ def _to_date(field, value):
     return parsed.isoformat()[:10]
 
 
+def _to_base64(field, value):
+    """A base64 field (ContentNote.Content) takes base64 text; anything else is refused."""
+    if not isinstance(value, str):
+        raise _cannot_deserialize(field, "VALUE_NUMBER_INT", value)
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise _cannot_deserialize(field, "VALUE_STRING", value[:40]) from None
+    return value
+
+
 def _to_reference(field, value):
     if not isinstance(value, str):
         raise _cannot_deserialize(field, "VALUE_NUMBER_INT", value)
@@ -146,10 +159,11 @@ _CONVERTERS = {
     "date": _to_date,
     "id": _to_reference,
     "reference": _to_reference,
+    "base64": _to_base64,
 }
 
 _JAVA_TYPES = {"int": "int", "double": "double", "currency": "double", "boolean": "boolean",
-               "datetime": "datetime", "date": "date"}
+               "datetime": "datetime", "date": "date", "base64": "base64"}
 
 
 def _cannot_deserialize(field, token, value):

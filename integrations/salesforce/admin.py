@@ -28,7 +28,7 @@ class SalesforceConnectionAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("workspace", "environment", "status", "org_id", "org_name", "login_host", "instance_url")}),
         ("Connected user", {"fields": ("sf_user_id", "sf_username", "sf_display_name", "connected_by", "connected_at", "last_refreshed_at")}),
-        ("Settings", {"fields": ("object_scope", "cancel_behaviour", "no_match_behaviour", "missing_permissions", "reads_all_events")}),
+        ("Settings", {"fields": ("object_scope", "note_type", "note_type_chosen", "cancel_behaviour", "no_match_behaviour", "missing_permissions", "reads_all_events")}),
         ("Health", {"fields": ("api_usage", "api_usage_seen_at", "deferred_until", "deferred_reason", "last_error", "last_error_at", "users_refreshed_at", "drain_lease_until")}),
     )
     readonly_fields = tuple(name for _, group in fieldsets for name in group["fields"])

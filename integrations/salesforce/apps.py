@@ -7,6 +7,8 @@ class SalesforceConfig(AppConfig):
     verbose_name = "Salesforce integration"
 
     def ready(self):
-        from . import hooks, signals  # noqa: F401
+        from . import deletion, hooks, recap_destination, signals  # noqa: F401
 
         hooks.register()
+        recap_destination.register()
+        deletion.register()

@@ -225,6 +225,10 @@ class SalesforceClient:
     def limits(self) -> dict:
         return self._call("GET", "limits/", budgeted=False)
 
+    def fetch_blob(self, sobject: str, record_id: str, field: str) -> bytes:
+        """GET a base64 field's bytes (e.g. ContentNote Content: SOQL and REST return only its URL)."""
+        return self._call("GET", f"sobjects/{sobject}/{record_id}/{field}", raw=True)
+
     # ---- plumbing --------------------------------------------------------------------------
     @staticmethod
     def _check_collection(items: list) -> None:
@@ -270,8 +274,12 @@ class SalesforceClient:
             self.before_call()
         started = time.monotonic()
         self.api_calls += 1
+        raw = kwargs.pop("raw", False)
         try:
-            result = self._sf.restful(path, method=method, timeout=self.timeout, **kwargs)
+            if raw:  # not JSON: simple-salesforce's restful() would try to parse it
+                result = self._sf._call_salesforce(method, self._sf.base_url + path, name=path, timeout=self.timeout, **kwargs).content
+            else:
+                result = self._sf.restful(path, method=method, timeout=self.timeout, **kwargs)
         except SalesforceExpiredSession:
             raise
         except SimpleSalesforceError as exc:

@@ -50,9 +50,9 @@ class UnexpectedError(SalesforceError):
 
 def recap_handler():
     """Recap pushes live in notes.py; imported lazily so bookings work without them."""
-    from .notes import RecapPush
+    from .notes import recap_pusher
 
-    return RecapPush
+    return recap_pusher
 
 
 def drain(connection_id: int, wake_token: str | None = None) -> int:

@@ -72,6 +72,12 @@ class SettingsForm(forms.Form):
         choices=Connection.NoMatchBehaviour.choices,
         widget=forms.RadioSelect,
     )
+    # Optional so that a client posting only the older fields keeps the current note type.
+    note_type = forms.ChoiceField(
+        label="Recaps become", choices=Connection.NoteType.choices, widget=forms.RadioSelect, required=False,
+        help_text="Enhanced Notes show in the Notes list of Lightning records (Notes must be on in Salesforce Setup); "
+        "classic Notes only under Notes & Attachments.",
+    )
 
     @classmethod
     def for_connection(cls, connection: SalesforceConnection, data=None) -> "SettingsForm":

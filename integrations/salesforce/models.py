@@ -26,6 +26,10 @@ class SalesforceConnection(models.Model):
         DELETE = "delete", "Delete the Event"
         MARK_CLOSED = "mark_closed", "Keep the Event, marked cancelled"
 
+    class NoteType(models.TextChoices):
+        ENHANCED = "enhanced", "Enhanced Notes (ContentNote: the Notes list in Lightning)"
+        CLASSIC = "classic", "Classic Notes (Note: \"Notes & Attachments\")"
+
     class NoMatchBehaviour(models.TextChoices):
         CREATE = "create", "Create the Event without a contact or lead"
         SKIP = "skip", "Skip the booking"
@@ -64,6 +68,10 @@ class SalesforceConnection(models.Model):
     no_match_behaviour = models.CharField(
         max_length=16, choices=NoMatchBehaviour.choices, default=NoMatchBehaviour.CREATE
     )
+    note_type = models.CharField(max_length=16, choices=NoteType.choices, default=NoteType.ENHANCED)
+    # Until an admin saves a note type, each permission check picks the default: Enhanced Notes
+    # where the org lets the connected user create ContentNote, else classic Notes.
+    note_type_chosen = models.BooleanField(default=False)
     missing_permissions = models.JSONField(default=list, blank=True)
     # Whether the connected user can read every Event (View All Data): without it, an Event
     # the user can't see can't be found when an unknown outcome is reconciled. None = unknown.
@@ -106,6 +114,10 @@ class SalesforceConnection(models.Model):
     @property
     def pushes_notes(self) -> bool:
         return self.object_scope == self.ObjectScope.EVENTS_AND_NOTES
+
+    @property
+    def uses_enhanced_notes(self) -> bool:
+        return self.note_type == self.NoteType.ENHANCED
 
     @property
     def api_usage_share(self) -> float | None:

@@ -1,17 +1,23 @@
-"""Recaps → classic Salesforce Notes, for one claimed batch, in as few API calls as possible.
+"""Recaps → Salesforce notes, for one claimed batch, in as few API calls as possible.
 
-A recap becomes one Note on the matched Contact or Lead and, when the contact's account has an
-open Opportunity (the deal), one more on that Opportunity: a classic Note has one ParentId, so
-"on the contact and the deal" takes two. The outbox rows only say "this recap changed"; what
-to send is derived from the recap as it is now and its RecapNoteLinks (the Notes we know of),
-so every push is idempotent: a re-push updates the same Notes and never adds more.
+Two kinds of note, per workspace (`SalesforceConnection.note_type`): classic `Note`
+(classic_notes.py) and Enhanced Notes (`ContentNote`, content_notes.py). This module holds what
+both share: the title and plain-text body, the lookup of where the notes go, the reconcile
+window, and the outcome of a recap.
 
-API calls for a batch: one reconcile query (only after an unknown outcome), one sObject
-Collections call per 200 Note updates and per 200 creates, and one composite lookup per 100
-invitee emails (only for recaps that still lack a Note).
+The outbox rows only say "this recap changed"; what to send is derived from the recap as it is
+now and its RecapNoteLinks (the notes we know of, one per target: the matched Contact or Lead,
+and the Opportunity when the contact's account has an open one), so every push is idempotent:
+a re-push updates the same notes and never adds more.
+
+Late commits: after a create's answer was lost, Salesforce may still commit it. Until
+SALESFORCE_RECONCILE_WINDOW_SECONDS have passed since it was sent, a retry only looks for the
+note (and adopts it when it appears); it never creates a second one.
 """
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from bookings.timezones import user_zone
@@ -19,10 +25,9 @@ from notetaker.models import Recap, RecapNoteLink
 
 from . import matching, payloads
 from .client import SalesforceClient
-from .errors import SalesforceError, from_record_errors
+from .errors import SalesforceError
 from .models import SalesforceConnection, SyncOperation
-from .push import GONE_CODES, RETRY, Outcome, chunks, error_outcome
-from .soql import soql
+from .push import RETRY, Outcome, error_outcome
 
 logger = logging.getLogger("integrations.salesforce.notes")
 State = SyncOperation.State
@@ -34,6 +39,21 @@ LEAD_PREFIX = "00Q"
 NO_MATCH = "not pushed: no matching contact or lead"
 EVENTS_ONLY = "not pushed: the workspace pushes Events only"
 TARGET_WORDS = {Target.PERSON: "the contact or lead", Target.DEAL: "the opportunity"}
+INACTIVE_OWNER = "INACTIVE_OWNER_OR_USER"
+WAITING_FOR_LATE_COMMIT = (
+    "The answer to an earlier create was lost and Salesforce may still commit it, so Workestra only "
+    "looks for that note until {until:%H:%M:%S} UTC (it creates one only if none has appeared by then)."
+)
+
+
+def reconcile_window_open(sent_at) -> bool:
+    """Whether a create sent at `sent_at` whose answer was lost may still commit in Salesforce."""
+    window = timedelta(seconds=settings.SALESFORCE_RECONCILE_WINDOW_SECONDS)
+    return sent_at is not None and timezone.now() < sent_at + window
+
+
+def reconcile_window_end(sent_at):
+    return sent_at + timedelta(seconds=settings.SALESFORCE_RECONCILE_WINDOW_SECONDS)
 
 
 # ---- what a recap looks like as a Note ------------------------------------------------------
@@ -80,12 +100,15 @@ def _same_id(a: str, b: str) -> bool:
     return bool(a) and bool(b) and a[:15] == b[:15]
 
 
-# ---- the pusher --------------------------------------------------------------------------------
-class RecapPush:
+# ---- what both kinds of push share ----------------------------------------------------------
+class RecapPushBase:
     """Push the current recap of a set of bookings. `run()` returns {booking_id: Outcome} and
-    records each Note id on its RecapNoteLink as soon as Salesforce confirms it, so a halt
+    records each note id on its RecapNoteLink as soon as Salesforce confirms it, so a halt
     midway (NeedsReconnectError, RateLimitedError propagate) loses nothing: a replay finds
     the work already done."""
+
+    note_type = RecapNoteLink.NoteType.CLASSIC
+    noun = "Note"
 
     def __init__(self, client: SalesforceClient, connection: SalesforceConnection, booking_ids: list[int]):
         self.client = client
@@ -110,14 +133,6 @@ class RecapPush:
             elif not connection.pushes_notes:
                 self.outcomes[booking_id] = Outcome(State.SKIPPED, EVENTS_ONLY)
 
-    def run(self) -> dict[int, Outcome]:
-        self._forget_other_orgs()
-        self._reconcile([link for link in self._pending_links() if link.create_sent_at and not link.note_id])
-        recreate = self._update([link for link in self._pending_links() if link.note_id])
-        self._create(recreate + self._plan_new_links())
-        self._finish()
-        return self.outcomes
-
     # ---- phases ------------------------------------------------------------------------------
     def _pending(self) -> list[int]:
         return [booking_id for booking_id in self.recaps if booking_id not in self.outcomes]
@@ -125,77 +140,32 @@ class RecapPush:
     def _pending_links(self) -> list[RecapNoteLink]:
         return [link for booking_id in self._pending() for link in self.links[booking_id].values()]
 
-    def _forget_other_orgs(self) -> None:
-        """Notes of an org the workspace no longer uses are not ours to update: start afresh."""
-        stale = [link for link in self._pending_links() if link.org_id != self.connection.org_id]
+    def _forget_stale(self) -> None:
+        """Notes of an org the workspace no longer uses are not ours to update, and notes of the
+        other kind (the workspace switched note type) are left as they are: start afresh."""
+        stale = [link for link in self._pending_links() if link.org_id != self.connection.org_id or link.note_type != self.note_type]
         if not stale:
             return
+        for link in stale:
+            if link.note_id and link.org_id == self.connection.org_id:
+                kind = "classic Note" if link.note_type == RecapNoteLink.NoteType.CLASSIC else "Enhanced Note"
+                self._warn(link, f"The workspace now pushes {self.noun}s; the earlier {kind} {link.note_id} stays in Salesforce as it is.")
         RecapNoteLink.objects.filter(pk__in=[link.pk for link in stale]).delete()
         for link in stale:
             del self.links[self._booking_id(link)][link.target]
 
-    def _reconcile(self, links: list[RecapNoteLink]) -> None:
-        """A create whose answer was lost may have worked: adopt the Note if it exists."""
-        if not links:
+    def _not_found(self, link: RecapNoteLink) -> None:
+        """A lost create that can't be seen (yet). Within the window it may still commit, so the
+        recap only waits; after it, the create marker is cleared and the note is created."""
+        if reconcile_window_open(link.create_sent_at):
+            until = reconcile_window_end(link.create_sent_at)
+            self.outcomes.setdefault(self._booking_id(link), Outcome(RETRY, WAITING_FOR_LATE_COMMIT.format(until=until)))
             return
-        try:
-            records = self.client.query(
-                soql(
-                    "SELECT Id, ParentId, Title, Body FROM Note WHERE ParentId IN {} AND Title IN {} "
-                    "ORDER BY CreatedDate ASC, Id ASC",
-                    sorted({link.parent_id for link in links}),
-                    sorted({link.create_sent_title for link in links}),
-                )
-            )
-        except SalesforceError as error:
-            for link in links:
-                self._fail(link, error_outcome(error, context="Checking for a Note from an earlier attempt failed: "))
-            return
-        known = {link.note_id for links_of in self.links.values() for link in links_of.values() if link.note_id}
-        for link in links:
-            markers = recap_markers(self._recap(link).booking)
-            found = next(
-                (
-                    r for r in records
-                    if r["Id"] not in known and _same_id(r.get("ParentId") or "", link.parent_id)
-                    and r.get("Title") == link.create_sent_title and any(m in (r.get("Body") or "") for m in markers)
-                ),
-                None,
-            )
-            link.create_sent_at = None
-            if found is not None:
-                link.note_id, link.pushed_at = found["Id"], timezone.now()
-                known.add(found["Id"])
-                self._warn(link, f"An earlier attempt had created Note {found['Id']} without an answer reaching Workestra; it was adopted, not duplicated.")
-            link.save()
-
-    def _update(self, links: list[RecapNoteLink]) -> list[RecapNoteLink]:
-        """Update the known Notes; returns those deleted in Salesforce, to be created again."""
-        gone: list[RecapNoteLink] = []
-        for batch in chunks(links):
-            records = [{"Id": link.note_id, **self._fields(link)} for link in batch]
-            try:
-                results = self.client.update_records("Note", records)
-            except SalesforceError as error:
-                for link in batch:
-                    self._fail(link, error_outcome(error))
-                continue
-            for link, result in zip(batch, results):
-                codes = {e.get("statusCode") for e in result.get("errors", [])}
-                if result.get("success"):
-                    link.pushed_at = timezone.now()
-                    link.save(update_fields=["pushed_at", "updated_at"])
-                    self._say(link, f"Updated Note {link.note_id} on {TARGET_WORDS[link.target]} ({link.parent_id}).")
-                elif codes & GONE_CODES:
-                    self._warn(link, f"Note {link.note_id} had been deleted in Salesforce; a new Note was created.")
-                    gone.append(link)
-                else:
-                    self._fail(link, error_outcome(from_record_errors(result.get("errors", []))))
-        return gone
+        link.create_sent_at = None
 
     def _plan_new_links(self) -> list[RecapNoteLink]:
-        """Look up the invitees of recaps that still lack a Note; returns the Notes to create.
-        A link without a Note id (a create that failed, or was not found after a lost answer)
+        """Look up the invitees of recaps that still lack a note; returns the targets to add.
+        A link without a note id (a create that failed, or was not found after a lost answer)
         counts as lacking: it is created again, on whatever the invitee matches now."""
         wanted = [booking_id for booking_id in self._pending() if self._may_need_more(self._present(booking_id))]
         if not wanted:
@@ -222,13 +192,13 @@ class RecapPush:
         return new
 
     def _present(self, booking_id: int) -> dict[str, RecapNoteLink]:
-        """The recap's links that name a Note (or, deleted in Salesforce, are being recreated)."""
+        """The recap's links that are in Salesforce (or, deleted there, are being recreated)."""
         return {target: link for target, link in self.links[booking_id].items() if link.note_id}
 
     @staticmethod
     def _may_need_more(present: dict[str, RecapNoteLink]) -> bool:
-        """A recap without both Notes may gain one (a contact's account may have opened a
-        deal since); a Lead never has a deal, so a Lead's Note is all there will be."""
+        """A recap without both notes may gain one (a contact's account may have opened a
+        deal since); a Lead never has a deal, so a Lead's note is all there will be."""
         person = present.get(Target.PERSON)
         if person is not None and person.parent_id.startswith(LEAD_PREFIX):
             return False
@@ -236,57 +206,23 @@ class RecapPush:
 
     def _link_to(self, recap: Recap, target: str, parent_id: str) -> RecapNoteLink:
         link = self.links[recap.booking_id].get(target) or RecapNoteLink(recap=recap, target=target)
-        link.parent_id, link.org_id = parent_id, self.connection.org_id
+        link.parent_id, link.org_id, link.note_type = parent_id, self.connection.org_id, self.note_type
         self.links[recap.booking_id][target] = link
         return link
 
-    def _create(self, links: list[RecapNoteLink]) -> None:
-        links = [link for link in links if self._booking_id(link) not in self.outcomes]
-        for batch in chunks(links):
-            self._create_batch(batch)
-
-    def _create_batch(self, batch: list[RecapNoteLink]) -> None:
-        sent_at = timezone.now()
-        records = []
-        for link in batch:
-            fields = self._fields(link)
-            # A Note deleted in Salesforce is forgotten here first: if this create's answer is
-            # lost, the retry must look for the new Note, not update the deleted one again.
-            link.note_id, link.create_sent_at, link.create_sent_title = "", sent_at, fields["Title"]
-            link.save()
-            records.append({"ParentId": link.parent_id, **fields})
-        try:
-            results = self.client.create_records("Note", records)
-        except SalesforceError as error:
-            if error.kind != "unknown_outcome":
-                RecapNoteLink.objects.filter(pk__in=[link.pk for link in batch]).update(create_sent_at=None)
-            for link in batch:
-                self._fail(link, error_outcome(error))
-            return
-        refused = []
-        for link, result in zip(batch, results):
-            link.create_sent_at = None
-            if result.get("success"):
-                link.note_id, link.pushed_at = result["id"], timezone.now()
-                self._say(link, f"Created Note {link.note_id} on {TARGET_WORDS[link.target]} ({link.parent_id}).")
-            else:
-                refused.append((link, result.get("errors", [])))
-            link.save()
-        # Every answer is recorded before a halting one (REQUEST_LIMIT_EXCEEDED) propagates.
-        for link, errors in refused:
-            self._fail(link, error_outcome(from_record_errors(errors)))
-
     def _finish(self) -> None:
         for booking_id in self._pending():
-            links = self.links[booking_id].values()
-            ids = {f"{link.target}_note_id": link.note_id for link in links if link.note_id}
-            if not ids:  # nothing failed, yet no Note: never expected, so never reported as pushed
-                self.outcomes[booking_id] = Outcome(RETRY, "No Note was created; trying again.")
+            ids = self._sf_ids(self.links[booking_id].values())
+            if not ids:  # nothing failed, yet no note: never expected, so never reported as pushed
+                self.outcomes[booking_id] = Outcome(RETRY, f"No {self.noun} was created; trying again.")
                 continue
             warnings = self.warnings.get(booking_id, [])
             message = " ".join(self.messages.get(booking_id, []) + warnings)
             self.outcomes[booking_id] = Outcome(State.PUSHED, message, warnings=list(warnings), sf_ids=ids)
-            logger.info("salesforce.recap.pushed", extra={"booking_id": booking_id, **ids})
+            logger.info("salesforce.recap.pushed", extra={"booking_id": booking_id, "note_type": self.note_type, **ids})
+
+    def _sf_ids(self, links) -> dict:
+        return {f"{link.target}_note_id": link.note_id for link in links if link.note_id}
 
     # ---- helpers -----------------------------------------------------------------------------
     def _recap(self, link: RecapNoteLink) -> Recap:
@@ -294,12 +230,6 @@ class RecapPush:
 
     def _booking_id(self, link: RecapNoteLink) -> int:
         return self.booking_of_recap[link.recap_id]
-
-    def _fields(self, link: RecapNoteLink) -> dict:
-        recap = self._recap(link)
-        if recap.pk not in self._bodies:
-            self._bodies[recap.pk] = note_body(recap)
-        return {"Title": note_title(recap.booking), "Body": self._bodies[recap.pk]}
 
     def _say(self, link: RecapNoteLink, message: str) -> None:
         self._say_for(self._booking_id(link), message)
@@ -311,5 +241,18 @@ class RecapPush:
         self.warnings.setdefault(self._booking_id(link), []).append(warning)
 
     def _fail(self, link: RecapNoteLink, outcome: Outcome) -> None:
-        """The first failure of a recap is its outcome; its other Notes wait for the retry."""
+        """The first failure of a recap is its outcome; its other notes wait for the retry."""
         self.outcomes.setdefault(self._booking_id(link), outcome)
+
+
+def recap_pusher(client: SalesforceClient, connection: SalesforceConnection, booking_ids: list[int]) -> RecapPushBase:
+    """The pusher for the workspace's note type (drain.py calls this like a class)."""
+    if connection.uses_enhanced_notes:
+        from .content_notes import EnhancedRecapPush
+
+        return EnhancedRecapPush(client, connection, booking_ids)
+    from .classic_notes import ClassicRecapPush
+
+    return ClassicRecapPush(client, connection, booking_ids)
+
+

@@ -3,7 +3,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from . import outbox
+from . import note_types, outbox
 from .client import OAuthClient, SalesforceClient
 from .crypto import is_unreadable, protect_token
 from .errors import NeedsReconnectError, PermanentError, SalesforceError
@@ -168,17 +168,20 @@ def connection_mark_needs_reconnect(*, connection: SalesforceConnection, reason:
     )
 
 
-def connection_check_permissions(*, connection: SalesforceConnection, object_scope: str | None = None) -> list[str]:
+def connection_check_permissions(
+    *, connection: SalesforceConnection, object_scope: str | None = None, note_type: str | None = None
+) -> list[str]:
     """Ask Salesforce (one composite call: describes, the org's name, View All Data) what the
     connected user may do. Returns the missing permissions in plain words ([] when all is
-    well) and stores them when they are for the connection's own scope (a scope the admin only
-    tried is not stored). Also stores the org's name and whether the user reads all Events."""
-    store = object_scope in (None, connection.object_scope)
+    well) and stores them when they are for the connection's own scope and note type (a choice
+    the admin only tried is not stored). Also stores the org's name and whether the user reads
+    all Events, and while no admin has chosen a note type, picks the default one."""
+    store = object_scope in (None, connection.object_scope) and note_type in (None, connection.note_type)
     object_scope = object_scope or connection.object_scope
     client = client_for(connection, enforce_budget=False)
-    objects = ["Event", *READ_OBJECTS]
-    if object_scope == SalesforceConnection.ObjectScope.EVENTS_AND_NOTES:
-        objects.append("Note")
+    # Both kinds of note are described whatever the scope: the default note type depends on
+    # whether ContentNote is createable, and a describe costs no extra call inside /composite.
+    objects = ["Event", *READ_OBJECTS, *note_types.DESCRIBED]
     subrequests = [client.describe_subrequest(name, name) for name in objects] + [
         client.query_subrequest(ORG_REF, soql("SELECT Id, Name FROM Organization LIMIT 1")),
         client.query_subrequest(VIEW_ALL_REF, _view_all_data_soql(connection.sf_user_id)),
@@ -195,16 +198,22 @@ def connection_check_permissions(*, connection: SalesforceConnection, object_sco
     remember_usage(connection, client)
     by_ref = {response["referenceId"]: response for response in responses}
     _store_org_facts(connection, by_ref.pop(ORG_REF, None), by_ref.pop(VIEW_ALL_REF, None))
+    describes = {ref: (r.get("body") if r.get("httpStatusCode") == 200 else {}) or {} for ref, r in by_ref.items()}
+    if store and not connection.note_type_chosen:
+        note_types.apply_default(connection, describes)
+    note_type = note_type or connection.note_type
+    writes = ["Event"]
+    if object_scope == SalesforceConnection.ObjectScope.EVENTS_AND_NOTES:
+        writes += note_types.objects_to_write(note_type)
     missing = []
     for name in objects:
-        response = by_ref.get(name) or {}
-        describe = response.get("body") if response.get("httpStatusCode") == 200 else {}
-        if name in ("Event", "Note"):
+        describe = describes.get(name, {})
+        if name in writes:
             if not describe.get("createable"):
                 missing.append(f"Create on {name}")
-            if not describe.get("updateable"):
+            if not describe.get("updateable") and name in note_types.UPDATED + ("Event",):
                 missing.append(f"Edit on {name}")
-        elif not describe.get("queryable"):
+        elif name in READ_OBJECTS and not describe.get("queryable"):
             missing.append(f"Read on {name}")
     if store:
         _store_missing(connection, missing)
@@ -254,17 +263,20 @@ def _store_missing(connection: SalesforceConnection, missing: list[str]) -> None
 
 
 def connection_update_settings(
-    *, connection: SalesforceConnection, object_scope: str, cancel_behaviour: str, no_match_behaviour: str
+    *, connection: SalesforceConnection, object_scope: str, cancel_behaviour: str, no_match_behaviour: str, note_type: str = ""
 ) -> SalesforceConnection:
     """Save the admin's choices. Raises PermissionsMissingError (nothing saved) when the
-    connected user lacks what the chosen scope needs."""
-    missing = connection_check_permissions(connection=connection, object_scope=object_scope)
+    connected user lacks what the chosen scope and note type need. A blank `note_type`
+    keeps the current one (and leaves it to the default rule if no admin chose one)."""
+    missing = connection_check_permissions(connection=connection, object_scope=object_scope, note_type=note_type or None)
     if missing:
         raise PermissionsMissingError(missing)
     connection.object_scope = object_scope
     connection.cancel_behaviour = cancel_behaviour
     connection.no_match_behaviour = no_match_behaviour
-    connection.save(update_fields=["object_scope", "cancel_behaviour", "no_match_behaviour", "updated_at"])
+    if note_type:
+        connection.note_type, connection.note_type_chosen = note_type, True
+    connection.save(update_fields=["object_scope", "cancel_behaviour", "no_match_behaviour", "note_type", "note_type_chosen", "updated_at"])
     _store_missing(connection, [])
     return connection
 

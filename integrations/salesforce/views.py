@@ -41,9 +41,15 @@ def _connection(request) -> SalesforceConnection | None:
     return selectors.connection_for_workspace(request.workspace)
 
 
+ENHANCED_NOTE_OBJECTS = (" on ContentNote", " on ContentDocumentLink")
+
+
 def missing_permissions_sentence(missing: list[str]) -> str:
-    notes_only = all(item.endswith(" on Note") for item in missing)
-    advice = "Ask your Salesforce admin to grant them" + (", or choose Events only." if notes_only else ".")
+    notes_only = all(item.endswith((" on Note", *ENHANCED_NOTE_OBJECTS)) for item in missing)
+    enhanced = any(item.endswith(ENHANCED_NOTE_OBJECTS) for item in missing)
+    advice = "Ask your Salesforce admin to grant them" + (
+        " (Enhanced Notes also need Notes turned on in Salesforce Setup, Notes Settings)" if enhanced else ""
+    ) + ((", or choose classic Notes or Events only." if enhanced else ", or choose Events only.") if notes_only else ".")
     return f"The connected Salesforce user lacks: {', '.join(item.rstrip('.') for item in missing)}. {advice}"
 
 

@@ -10,7 +10,7 @@ Date literals (TODAY, LAST_N_DAYS:n, ...) are evaluated in UTC.
 import re
 from datetime import datetime, time, timedelta, timezone
 
-from .. import ids, schema, values
+from .. import content, ids, schema, values
 from ..records import attributes, can
 from .lexer import query_error
 from .parser import BoolOp, Comparison, Not, Query
@@ -109,6 +109,9 @@ class Executor:
 
     def _matching_rows(self, query):
         sobject = self._object(query)
+        restriction = content.query_restriction(sobject.name, query.where)
+        if restriction:
+            raise self._error(query.sobject_pos, restriction)
         predicate = self._compile(sobject, query.where) if query.where else (lambda row: True)
         rows = [row for row in self.store.records(sobject.name, self.include_deleted)
                 if predicate(row)]
@@ -256,7 +259,9 @@ class Executor:
                 if path.name_object and path.final.name == "Type":
                     target["Type"] = ids.sobject_of(current["Id"])
                 else:
-                    target[path.final.name] = current.get(path.final.name)
+                    owner = schema.OBJECTS.get(path.hops[-1].reference_to[0]) if path.hops else sobject
+                    target[path.final.name] = content.api_value(owner, path.final.name, current,
+                                                                self.version)
         return out
 
     def _error(self, pos, message, code="MALFORMED_QUERY"):

@@ -4,8 +4,8 @@ import html
 import pytest
 
 from integrations.salesforce.models import SalesforceConnection, SyncOperation
+from integrations.salesforce.recap_destination import EVENTS_ONLY_REASON, NOT_CONNECTED_REASON
 from notetaker.models import Recap, RecapNoteLink
-from notetaker.selectors import EVENTS_ONLY_REASON, NOT_CONNECTED_REASON
 from tests.fixtures.factories import make_member
 from tests.notetaker.recap_support import make_connection, post_recap, recap_payload
 

@@ -26,10 +26,10 @@ def org(team):
     return team
 
 
-def set_scope(team, scope):
+def set_scope(team, scope, note_type="classic"):
     connection_update_settings(
         connection=team.refresh(), object_scope=scope, cancel_behaviour=team.connection.cancel_behaviour,
-        no_match_behaviour=team.connection.no_match_behaviour,
+        no_match_behaviour=team.connection.no_match_behaviour, note_type=note_type,
     )
 
 
@@ -280,9 +280,11 @@ def test_a_create_refused_with_503_is_created_on_the_retry(org, client):
     assert op.attempt_log.first().error_code == "SERVER_UNAVAILABLE"
 
 
-def test_a_create_whose_note_never_arrived_is_looked_for_then_sent(org, client):
-    """A marker left by a lost create, and no such Note in Salesforce: nothing to adopt, so
-    the Notes are created (one reconcile query, one lookup, one create)."""
+def lost_create(org, client, *, sent_ago: float):
+    """A recap whose Note create was sent `sent_ago` seconds ago and never answered, and no such
+    Note in Salesforce; its push is queued again."""
+    from datetime import timedelta
+
     from django.utils import timezone
 
     from integrations.salesforce.notes import note_title
@@ -294,9 +296,35 @@ def test_a_create_whose_note_never_arrived_is_looked_for_then_sent(org, client):
     SyncOperation.objects.filter(kind=SyncOperation.Kind.RECAP).delete()
     RecapNoteLink.objects.create(
         recap=recap, target="person", org_id=org.refresh().org_id, parent_id=JANE,
-        create_sent_at=timezone.now(), create_sent_title=note_title(booking),
+        create_sent_at=timezone.now() - timedelta(seconds=sent_ago), create_sent_title=note_title(booking),
     )
     recap_request_push(recap=recap)
+    return booking
+
+
+def test_within_the_reconcile_window_a_lost_create_is_only_looked_for(org, client, settings):
+    """Salesforce may commit a create after the client gave up: until the window has passed,
+    the retry only queries, never creates a second Note."""
+    settings.SALESFORCE_RECONCILE_WINDOW_SECONDS = 600
+    settings.SALESFORCE_RETRY_BASE_SECONDS = settings.SALESFORCE_RETRY_MAX_SECONDS = 60  # one attempt per drain
+    booking = lost_create(org, client, sent_ago=30)
+    org.emulator.control.reset_calls()
+
+    drain(org.connection.pk)
+
+    calls = [(c["method"], c["path"].rsplit("/v59.0/", 1)[-1]) for c in org.emulator.control.calls() if c["counted"]]
+    assert calls == [("GET", "query/")]
+    assert live_notes(org) == []
+    op = recap_op(booking)
+    assert op.state == State.PENDING and "only looks for that note until" in op.outcome
+    assert RecapNoteLink.objects.get().create_sent_at is not None  # still looked for next time
+
+
+def test_after_the_reconcile_window_a_create_that_never_arrived_is_sent(org, client, settings):
+    """A marker left by a lost create older than the window, and no such Note in Salesforce:
+    nothing to adopt, so the Notes are created (one reconcile query, one lookup, one create)."""
+    settings.SALESFORCE_RECONCILE_WINDOW_SECONDS = 600
+    booking = lost_create(org, client, sent_ago=601)
     org.emulator.control.reset_calls()
 
     org.drain()

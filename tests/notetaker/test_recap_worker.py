@@ -13,8 +13,9 @@ pytestmark = [pytest.mark.emulator, pytest.mark.worker]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_signed_recap_becomes_two_notes_through_the_worker(client, sf_settings, sfdc_emulator, celery_worker_process):
+def test_a_signed_recap_becomes_an_enhanced_note_on_contact_and_deal_through_the_worker(client, sf_settings, sfdc_emulator, celery_worker_process):
     team = make_team(sfdc_emulator)
+    assert team.refresh().note_type == SalesforceConnection.NoteType.ENHANCED  # the org allows ContentNote
     SalesforceConnection.objects.filter(pk=team.connection.pk).update(object_scope=SalesforceConnection.ObjectScope.EVENTS_AND_NOTES)
     worker = celery_worker_process(extra_env=worker_sf_env(sfdc_emulator))
     booking = team.book("alice")
@@ -22,13 +23,14 @@ def test_a_signed_recap_becomes_two_notes_through_the_worker(client, sf_settings
     response = post_recap(client, recap_payload(booking), key="delivery-1")
 
     assert response.status_code == 201 and response.json()["salesforce"] == "queued"
-    wait_for(lambda: len(sfdc_emulator.control.records("Note")) == 2, what=f"two Notes\n{worker.log()}")
+    wait_for(lambda: len(sfdc_emulator.control.records("ContentNote")) == 1, what=f"one Enhanced Note\n{worker.log()}")
     recap_op = lambda: SyncOperation.objects.get(booking=booking, kind=SyncOperation.Kind.RECAP)  # noqa: E731
     wait_for(lambda: recap_op().state == SyncOperation.State.PUSHED, what="the recap row's outcome")
-    parents = {n["ParentId"][:15] for n in sfdc_emulator.control.records("Note")}
-    assert parents == {ID["contact:jane"][:15], ID["opportunity:globex_renewal"][:15]}
+    [note] = sfdc_emulator.control.records("ContentNote")
+    linked = {link["LinkedEntityId"][:15] for link in sfdc_emulator.control.records("ContentDocumentLink") if link["ContentDocumentId"] == note["Id"]}
+    assert linked == {ID["contact:jane"][:15], ID["opportunity:globex_renewal"][:15], ID["user:admin"][:15]}
+    assert sfdc_emulator.control.records("Note") == []
     assert len(sfdc_emulator.control.records("Event")) == 1
     client.force_login(team.users["alice"])
     page = client.get(booking.get_absolute_url()).content.decode()
-    for link in RecapNoteLink.objects.all():
-        assert f"<code>{link.note_id}</code>" in page
+    assert f"Enhanced Note <code>{note['Id']}</code>" in page

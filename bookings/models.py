@@ -10,6 +10,10 @@ def new_booking_uid() -> str:
     return secrets.token_urlsafe(16)
 
 
+def new_form_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
 class BookingLink(models.Model):
     workspace = models.ForeignKey("workestra.Workspace", on_delete=models.CASCADE, related_name="booking_links")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_links")
@@ -86,6 +90,9 @@ class Booking(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONFIRMED)
     cancel_reason = models.TextField(blank=True, max_length=2000)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The one-time token of the rendered booking form that made this booking: a second POST of
+    # the same form (Back, then Book again) finds this booking instead of making another.
+    form_token = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

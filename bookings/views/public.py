@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import hooks, selectors, services
+from ..models import new_form_token
 from ..availability import group_by_local_day, link_free_slots
 from ..timezones import all_timezone_names, user_zone, zone_or_none
 
@@ -17,23 +18,36 @@ def book(request, workspace_slug: str, link_slug: str):
     link = selectors.link_get_public(workspace_slug=workspace_slug, link_slug=link_slug)
     if request.method == "POST":
         values = {field: request.POST.get(field, "") for field in BOOKING_FIELDS}
+        # The rendered form's one-time token: Back + Book again lands on the first booking.
+        form_token = services.clean_form_token(request.POST.get("form_token"))
+        if (earlier := selectors.booking_by_form_token(token=form_token)) is not None:
+            return _already_booked(request, earlier)
         errors = services.booking_input_errors(**values)
         if errors:
-            return _render_book(request, link, values, errors, status=400)
+            return _render_book(request, link, values, errors, status=400, form_token=form_token)
         try:
-            booking = services.booking_create(link=link, **values)
+            booking = services.booking_create(link=link, **values, form_token=form_token)
+        except services.AlreadyBooked as already:
+            return _already_booked(request, already.booking)
         except services.BookingError as error:
-            return _render_book(request, link, values, {error.field or "form": error.message}, status=400)
+            errors = {error.field or "form": error.message}
+            return _render_book(request, link, values, errors, status=400, form_token=form_token)
         messages.success(request, "You're booked. Keep this page's address to reschedule or cancel.")
         return redirect(_keep_tz(booking.get_absolute_url(), request))
     values = {"name": request.GET.get("name", ""), "email": request.GET.get("email", ""), "start": ""}
     return _render_book(request, link, values)
 
 
-def _render_book(request, link, values, errors=None, status=200):
+def _already_booked(request, booking):
+    messages.info(request, "You already booked this meeting. Here it is.")
+    return redirect(_keep_tz(booking.get_absolute_url(), request))
+
+
+def _render_book(request, link, values, errors=None, status=200, form_token=""):
     zone_context = _zone_context(request, default=user_zone(link.owner))
     context = {
         "link": link,
+        "form_token": form_token or new_form_token(),
         "values": values,
         "errors": errors or {},
         "days": group_by_local_day(link_free_slots(link), zone_context["zone"]),

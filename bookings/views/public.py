@@ -2,18 +2,21 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from .. import hooks, selectors, services
+from .. import hooks, ics, selectors, services
 from ..models import new_form_token
 from ..availability import group_by_local_day, link_free_slots
+from ..unavailable import shows_unavailable_page, unavailable_response
 from ..timezones import all_timezone_names, user_zone, zone_or_none
 
 BOOKING_FIELDS = ("name", "email", "start")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@shows_unavailable_page
 def book(request, workspace_slug: str, link_slug: str):
     link = selectors.link_get_public(workspace_slug=workspace_slug, link_slug=link_slug)
     if request.method == "POST":
@@ -57,53 +60,88 @@ def _render_book(request, link, values, errors=None, status=200, form_token=""):
 
 
 @require_http_methods(["GET", "HEAD"])
+@shows_unavailable_page
 def booking_detail(request, uid: str):
     return _render_booking(request, selectors.booking_get_public(uid=uid))
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD"])
+@shows_unavailable_page
+def booking_ics(request, uid: str):
+    """"Add to calendar": the meeting as an .ics file (METHOD:PUBLISH, the emails' UID)."""
+    booking = selectors.booking_get_public(uid=uid)
+    text = ics.booking_ics(booking=booking, method=ics.Method.PUBLISH, page_url=booking.get_public_url())
+    response = HttpResponse(text, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="meeting.ics"'
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@shows_unavailable_page
 def booking_reschedule(request, uid: str):
     booking = selectors.booking_get_public(uid=uid)
+    if request.method != "POST":
+        return _render_action(request, booking, "bookings/booking_reschedule.html")
     start = request.POST.get("start", "")
     try:
         services.booking_reschedule(booking=booking, start=start)
     except services.BookingError as error:
-        return _render_booking(request, booking, error=error, form="reschedule", values={"start": start}, status=400)
+        return _render_action(
+            request, booking, "bookings/booking_reschedule.html", error=error, values={"start": start}, status=400
+        )
     messages.success(request, "The meeting was moved.")
     return redirect(_keep_tz(booking.get_absolute_url(), request))
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
+@shows_unavailable_page
 def booking_cancel(request, uid: str):
     booking = selectors.booking_get_public(uid=uid)
+    if request.method != "POST":
+        return _render_action(request, booking, "bookings/booking_cancel.html")
     reason = request.POST.get("reason", "")
     try:
         services.booking_cancel(booking=booking, reason=reason)
     except services.BookingError as error:
-        return _render_booking(request, booking, error=error, form="cancel", values={"reason": reason}, status=400)
+        return _render_action(
+            request, booking, "bookings/booking_cancel.html", error=error, values={"reason": reason}, status=400
+        )
     messages.success(request, "The meeting was cancelled.")
     return redirect(_keep_tz(booking.get_absolute_url(), request))
 
 
-def _render_booking(request, booking, *, error=None, form="", values=None, status=200):
+@require_http_methods(["GET", "HEAD", "POST"])
+def unknown_public_link(request, rest: str = ""):
+    """Any other address under /book/ or /bookings/ (a uid cut short, a slug with a typo)."""
+    return unavailable_response(request)
+
+
+def _render_booking(request, booking, status=200):
     is_manager = selectors.booking_is_managed_by(booking=booking, membership=request.membership)
+    context = {
+        **_booking_context(request, booking),
+        "history": selectors.booking_history(booking=booking),
+        "badges": hooks.collect_badges(request, [booking]).get(booking.pk, []) if is_manager else [],
+        "panels": hooks.collect_panels(hooks.booking_panels, request, booking) if is_manager else [],
+    }
+    return render(request, "bookings/booking_detail.html", context, status=status)
+
+
+def _render_action(request, booking, template, *, error=None, values=None, status=200):
+    """The reschedule or cancel page; a cancelled booking has neither, so it shows the booking."""
+    if not booking.is_live and request.method != "POST":
+        return redirect(_keep_tz(booking.get_absolute_url(), request))
+    context = {**_booking_context(request, booking), "error": error, "values": values or {}}
+    if template.endswith("reschedule.html") and booking.is_live:
+        context["days"] = group_by_local_day(link_free_slots(booking.link), context["zone"])
+    return render(request, template, context, status=status)
+
+
+def _booking_context(request, booking) -> dict:
     # The signed-in host always sees their own zone; anyone else may pick one with ?tz=.
     viewer_is_host = request.user.is_authenticated and request.user.pk == booking.host_id
     zone_context = _zone_context(request, default=user_zone(booking.host), allow_param=not viewer_is_host)
-    context = {
-        "booking": booking,
-        "history": selectors.booking_history(booking=booking),
-        "error": error,
-        "error_form": form,
-        "values": values or {},
-        "days": group_by_local_day(link_free_slots(booking.link), zone_context["zone"]) if booking.is_live else [],
-        "badges": hooks.collect_badges(request, [booking]).get(booking.pk, []) if is_manager else [],
-        "panels": hooks.collect_panels(hooks.booking_panels, request, booking) if is_manager else [],
-        "tz_query": _tz_query(request),
-        "can_pick_zone": not viewer_is_host,
-        **zone_context,
-    }
-    return render(request, "bookings/booking_detail.html", context, status=status)
+    return {"booking": booking, "tz_query": _tz_query(request), "can_pick_zone": not viewer_is_host, **zone_context}
 
 
 def _zone_context(request, *, default, allow_param: bool = True) -> dict:

@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class BookingsConfig(AppConfig):
     name = "bookings"
+
+    def ready(self):
+        from . import emails  # noqa: F401  (connects the booking signals to the mail outbox)

@@ -10,7 +10,7 @@ from .. import hooks, ics, selectors, services
 from ..models import new_form_token
 from ..availability import group_by_local_day, link_free_slots
 from ..unavailable import shows_unavailable_page, unavailable_response
-from ..timezones import all_timezone_names, user_zone, zone_or_none
+from ..timezones import canonical_zone, user_zone, zone_choices
 
 BOOKING_FIELDS = ("name", "email", "start")
 
@@ -145,21 +145,26 @@ def _booking_context(request, booking) -> dict:
 
 
 def _zone_context(request, *, default, allow_param: bool = True) -> dict:
-    """The zone to show times in: ?tz= when it names a real zone, else `default`."""
+    """The zone to show times in: ?tz= when it names a listed zone (or a link to one), else
+    `default`, with a note saying the requested name was not used."""
     requested = request.GET.get("tz", "") if allow_param else ""
-    zone = zone_or_none(requested) or default
+    chosen = canonical_zone(requested)
+    zone = chosen or default
     return {
         "zone": zone,
         "zone_name": zone.key,
-        "zone_names": all_timezone_names(),
-        "unknown_zone": requested if requested and zone_or_none(requested) is None else "",
+        "zone_choices": zone_choices(),
+        "zone_is_listed": canonical_zone(zone.key) is not None and canonical_zone(zone.key).key == zone.key,
+        "unknown_zone": requested if requested and chosen is None else "",
+        # Only on a plain GET: reloading a refused POST's page would drop its errors.
+        "device_zone_default": allow_param and not requested and request.method == "GET",
     }
 
 
 def _tz_query(request) -> str:
-    """'?tz=<zone>' when the viewer picked a real zone, so the next page keeps showing it."""
-    requested = request.GET.get("tz", "")
-    return "?" + urlencode({"tz": requested}) if zone_or_none(requested) else ""
+    """'?tz=<zone>' when the viewer picked a listed zone, so the next page keeps showing it."""
+    zone = canonical_zone(request.GET.get("tz", ""))
+    return "?" + urlencode({"tz": zone.key}) if zone else ""
 
 
 def _keep_tz(path: str, request) -> str:

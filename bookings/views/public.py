@@ -35,7 +35,9 @@ def book(request, workspace_slug: str, link_slug: str):
         except services.BookingError as error:
             errors = {error.field or "form": error.message}
             return _render_book(request, link, values, errors, status=400, form_token=form_token)
-        messages.success(request, "You're booked. Keep this page's address to reschedule or cancel.")
+        messages.success(
+            request, f"You're booked. We're emailing the details and a calendar invitation to {booking.invitee_email}."
+        )
         return redirect(_keep_tz(booking.get_absolute_url(), request))
     values = {"name": request.GET.get("name", ""), "email": request.GET.get("email", ""), "start": ""}
     return _render_book(request, link, values)

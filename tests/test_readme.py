@@ -14,6 +14,6 @@ def test_the_readme_names_the_demo_ports_the_demo_script_reads():
 
 
 def test_the_user_facing_page_is_in_the_repository_where_the_readme_says():
-    (path,) = re.findall(r"The user-facing page .*?\(\[`([^`]+)`\]", README, flags=re.S)
+    (path,) = re.findall(r"is \[`([^`]+)`\]\(docs/", README)
     assert (ROOT / path).is_file()
     assert "Salesforce Integration" in (ROOT / path).read_text()

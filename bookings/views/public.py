@@ -112,7 +112,7 @@ def booking_cancel(request, uid: str):
     return redirect(_keep_tz(booking.get_absolute_url(), request))
 
 
-@require_http_methods(["GET", "HEAD", "POST"])
+@require_http_methods(["GET", "HEAD"])
 def unknown_public_link(request, rest: str = ""):
     """Any other address under /book/ or /bookings/ (a uid cut short, a slug with a typo)."""
     return unavailable_response(request)

@@ -36,9 +36,11 @@ def test_an_unknown_public_link_shows_the_styled_page(client, settings, link, ur
 
 def test_posting_to_an_unknown_link_shows_the_page_and_books_nothing(client, link):
     response = client.post("/book/acme/nobody/", {"name": "Jane", "email": "jane@example.com", "start": "x"})
+    elsewhere = client.post("/book/acme/nobody/more/", {})
 
     assert response.status_code == 404
     assert "This link isn" in response.content.decode()
+    assert elsewhere.status_code == 405  # nothing under that address takes a POST
 
 
 def test_a_link_without_its_last_slash_still_reaches_its_page(client, link):

@@ -97,9 +97,9 @@ MATRIX: dict[str, Entry] = {
     ),
     "bookings:booking_ics": Entry(get=every(200), post=every(405), kwargs=booking_uid, public=True),
     # The styled "This link isn't available" page for any other public address.
-    "unavailable:booking_link": Entry(get=every(404), post=every(404), kwargs=lambda w: {"rest": "acme/nobody/"}, public=True),
-    "unavailable:booking": Entry(get=every(404), post=every(404), kwargs=lambda w: {"rest": "cut/"}, public=True),
-    "unavailable:routing_form": Entry(get=every(404), post=every(404), kwargs=lambda w: {"rest": "acme/nope/x/"}, public=True),
+    "unavailable:booking_link": Entry(get=every(404), post=every(405), kwargs=lambda w: {"rest": "acme/intro/extra/"}, public=True),
+    "unavailable:booking": Entry(get=every(404), post=every(405), kwargs=lambda w: {"rest": "cut/"}, public=True),
+    "unavailable:routing_form": Entry(get=every(404), post=every(405), kwargs=lambda w: {"rest": "acme/nope/x/"}, public=True),
     "routing:public_form": Entry(
         get=every(200), post=every(400), public=True,
         kwargs=lambda w: {"workspace_slug": w.workspace.slug, "form_slug": w.form.slug},

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 
 from . import ics, signals
 from .models import Booking, BookingEmail
-from .timezones import user_zone
+from .timezones import canonical_zone, user_zone
 
 logger = logging.getLogger(__name__)
 Kind = BookingEmail.Kind
@@ -45,6 +45,8 @@ def booking_emails_queue(*, booking: Booking, kind: str) -> list[BookingEmail]:
 
 def _email(booking, kind, recipient, *, to, reply_to, page_url, method) -> BookingEmail:
     zone = user_zone(booking.host)
+    if recipient == Recipient.INVITEE and booking.invitee_timezone:
+        zone = canonical_zone(booking.invitee_timezone) or zone
     book_url = f"{settings.PUBLIC_BASE_URL}{booking.link.get_public_path()}"
     context = {"booking": booking, "kind": kind, "recipient": recipient, "page_url": page_url, "zone": zone, "book_url": book_url}
     return BookingEmail(

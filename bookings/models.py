@@ -94,6 +94,9 @@ class Booking(models.Model):
     # The one-time token of the rendered booking form that made this booking: a second POST of
     # the same form (Back, then Book again) finds this booking instead of making another.
     form_token = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    # The zone the booking page showed the invitee (their device's, or the one they picked):
+    # their emails give times in it. Blank: the host's zone.
+    invitee_timezone = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

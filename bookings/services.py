@@ -20,6 +20,7 @@ from django.utils import timezone
 from . import availability, selectors
 from .models import Booking, BookingChange, BookingLink
 from .signals import booking_cancelled, booking_confirmed, booking_rescheduled
+from .timezones import canonical_zone
 
 NAME_MAX_LENGTH = 200
 EMAIL_MAX_LENGTH = 254
@@ -54,19 +55,22 @@ def booking_create(
     start: str | datetime,
     answers: dict | None = None,
     form_token: str = "",
+    invitee_timezone: str = "",
 ) -> Booking:
     """Book `start` on `link` for the invitee; sends booking_confirmed.
 
     Raises AlreadyBooked when `form_token` (the rendered form's one-time token) already made a
     booking, and BookingError (with the offending field) for a bad name, email or start, a time
     that is not one of the link's open slots, in the past, or already taken by the host.
-    Idempotent per form_token; without one, each call books a new meeting.
+    Idempotent per form_token; without one, each call books a new meeting. `invitee_timezone`
+    is kept only when it names a listed zone (bookings.timezones).
     """
     name = clean_name(name)
     email = clean_email(email)
     start_at = parse_start(start)
     answers = _clean_answers(answers)
     form_token = clean_form_token(form_token)
+    invitee_zone = canonical_zone(invitee_timezone)
     with transaction.atomic():
         _lock_host(link.owner_id)
         # Under the host's lock, so two racing POSTs of one form are serialised here.
@@ -85,6 +89,7 @@ def booking_create(
             start_at=start_at,
             end_at=end_at,
             form_token=form_token or None,
+            invitee_timezone=invitee_zone.key if invitee_zone else "",
         )
         BookingChange.objects.create(booking=booking, kind=BookingChange.Kind.CREATED, new_start_at=start_at)
         booking_confirmed.send(sender=Booking, booking=booking)

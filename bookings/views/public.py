@@ -29,7 +29,9 @@ def book(request, workspace_slug: str, link_slug: str):
         if errors:
             return _render_book(request, link, values, errors, status=400, form_token=form_token)
         try:
-            booking = services.booking_create(link=link, **values, form_token=form_token)
+            booking = services.booking_create(
+                link=link, **values, form_token=form_token, invitee_timezone=request.GET.get("tz", "")
+            )
         except services.AlreadyBooked as already:
             return _already_booked(request, already.booking)
         except services.BookingError as error:

@@ -159,3 +159,34 @@ def test_backoff_doubles_and_stays_below_the_visibility_timeout(settings):
     settings.BOOKING_EMAIL_RETRY_BASE_SECONDS = 30
     assert [email_outbox.retry_delay(n) for n in (1, 2, 3, 4, 5, 6, 20)] == [30, 60, 120, 240, 480, 600, 600]
     assert settings.BOOKING_EMAIL_RETRY_MAX_SECONDS < settings.CELERY_VISIBILITY_TIMEOUT
+
+
+def test_the_invitee_reads_times_in_the_zone_the_page_showed_them(client, link):
+    link.owner.timezone = "Europe/London"
+    link.owner.save()
+    slot = link_free_slots(link)[0]
+
+    client.post("/book/acme/intro/?tz=Asia/Calcutta", {"name": "Jane", "email": "jane@example.com", "start": slot.isoformat()})
+
+    booking = Booking.objects.get()
+    assert booking.invitee_timezone == "Asia/Kolkata"
+    invitee, host = BookingEmail.objects.order_by("id")
+    assert invitee.subject.endswith("(Asia/Kolkata)") and "(Asia/Kolkata)" in invitee.body
+    assert host.subject.endswith("(Europe/London)")
+
+
+def test_support_can_send_waiting_and_failed_emails_again(admin_client, link, monkeypatch):
+    enqueued = []
+    monkeypatch.setattr("bookings.email_admin.enqueue_send", lambda pk: enqueued.append(pk) or True)
+    book(link)
+    first, second = BookingEmail.objects.order_by("id")
+    BookingEmail.objects.filter(pk=first.pk).update(state="failed", next_attempt_at=timezone.now() + timedelta(hours=1))
+    BookingEmail.objects.filter(pk=second.pk).update(state="sent")
+
+    response = admin_client.post("/admin/bookings/bookingemail/", {"action": "send_again_now", "_selected_action": [first.pk, second.pk]})
+
+    assert response.status_code == 302
+    assert enqueued == [first.pk]
+    first.refresh_from_db()
+    assert first.state == "pending" and first.next_attempt_at <= timezone.now()
+    assert admin_client.get(f"/admin/bookings/bookingemail/{first.pk}/change/").status_code == 200

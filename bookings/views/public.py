@@ -50,7 +50,7 @@ def _already_booked(request, booking):
     return redirect(_keep_tz(booking.get_absolute_url(), request))
 
 
-def _render_book(request, link, values, errors=None, status=200, form_token=""):
+def _render_book(request, link, values, errors=None, status=200, form_token=None):
     zone_context = _zone_context(request, default=user_zone(link.owner))
     context = {
         "link": link,

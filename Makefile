@@ -11,7 +11,7 @@ TYPED_PATHS := workestra bookings integrations
 COVERAGE_ARGS ?= --cov=integrations --cov-branch --cov-report=term:skip-covered
 UV_COMPILE := $(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --universal --quiet --custom-compile-command "make lock"
 
-.PHONY: install demo test browser-deps lint lint-security types format lock bench
+.PHONY: install demo test browser-deps lint lint-security types format lock bench faults-report
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ lint: install
 
 types: install
 	$(VENV)/bin/mypy $(TYPED_PATHS)
+
+# The fault suite writes its tables to var/faults_report.md, so a test run changes no tracked
+# file; this target runs it and rewrites the tracked bench/faults_report.md on purpose.
+faults-report: install
+	WORKESTRA_FAULTS_REPORT=bench/faults_report.md $(PY) -m pytest -m faults $(PYTEST_ARGS)
 
 lint-security: install
 	$(VENV)/bin/bandit -q -c pyproject.toml -r workestra bookings routing notetaker integrations sfdc_emulator

@@ -75,3 +75,6 @@ class BookingAdmin(admin.ModelAdmin):
             else:
                 cancelled += 1
         self.message_user(request, f"Cancelled {cancelled} booking(s).", messages.SUCCESS)
+
+
+from . import email_admin  # noqa: E402,F401  (the mail outbox's admin, in its own module)

@@ -6,3 +6,4 @@ class BookingsConfig(AppConfig):
 
     def ready(self):
         from . import deletion  # noqa: F401  (connects the pre_delete guard)
+        from . import emails  # noqa: F401  (connects the booking signals to the mail outbox)

@@ -4,9 +4,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 
 def new_booking_uid() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def new_form_token() -> str:
     return secrets.token_urlsafe(16)
 
 
@@ -86,6 +91,12 @@ class Booking(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONFIRMED)
     cancel_reason = models.TextField(blank=True, max_length=2000)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The one-time token of the rendered booking form that made this booking: a second POST of
+    # the same form (Back, then Book again) finds this booking instead of making another.
+    form_token = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    # The zone the booking page showed the invitee (their device's, or the one they picked):
+    # their emails give times in it. Blank: the host's zone.
+    invitee_timezone = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -143,3 +154,52 @@ class BookingChange(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.booking.uid}"
+
+
+class BookingEmail(models.Model):
+    """One email about a booking change: the mail outbox.
+
+    Written in the booking's transaction with its text and calendar attachment already
+    rendered (it says what happened at that moment), then sent after commit by a task; a
+    failed send is retried with backoff and the beat sweep picks up rows whose task was lost,
+    so a mail server outage delays mail and never loses it.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Recipient(models.TextChoices):
+        INVITEE = "invitee", "Invitee"
+        HOST = "host", "Host"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    recipient = models.CharField(max_length=16, choices=Recipient.choices)
+    to_address = models.EmailField(max_length=254)
+    reply_to = models.EmailField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    ics = models.TextField(help_text="The text/calendar attachment (RFC 5545).")
+    ics_method = models.CharField(max_length=16)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Set while a task sends the row: another task (or the sweep) leaves it alone until then.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} email to the {self.recipient} of booking {self.booking_id}"

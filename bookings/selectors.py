@@ -22,6 +22,11 @@ def booking_get_public(*, uid: str) -> Booking:
     return get_object_or_404(Booking.objects.select_related("link__owner", "host", "workspace"), uid=uid)
 
 
+def booking_by_form_token(*, token: str) -> Booking | None:
+    """The booking that the booking form carrying this one-time token made, if any."""
+    return Booking.objects.select_related("link").filter(form_token=token).first() if token else None
+
+
 def booking_history(*, booking: Booking) -> QuerySet:
     return booking.changes.all()
 

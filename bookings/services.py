@@ -8,6 +8,7 @@ transaction mode takes the database write lock at BEGIN, which serialises them t
 """
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
@@ -16,14 +17,16 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from . import availability
+from . import availability, selectors
 from .models import Booking, BookingChange, BookingLink
 from .signals import booking_cancelled, booking_confirmed, booking_rescheduled
+from .timezones import canonical_zone
 
 NAME_MAX_LENGTH = 200
 EMAIL_MAX_LENGTH = 254
 REASON_MAX_LENGTH = 2000
 _START_MAX_LENGTH = 64
+_FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 logger = logging.getLogger(__name__)
 
 
@@ -36,21 +39,43 @@ class BookingError(Exception):
         self.field = field
 
 
+class AlreadyBooked(BookingError):
+    """The booking form with this one-time token was already used; `booking` is what it made."""
+
+    def __init__(self, booking: Booking):
+        super().__init__("You already booked this meeting.")
+        self.booking = booking
+
+
 def booking_create(
-    *, link: BookingLink, name: str, email: str, start: str | datetime, answers: dict | None = None
+    *,
+    link: BookingLink,
+    name: str,
+    email: str,
+    start: str | datetime,
+    answers: dict | None = None,
+    form_token: str = "",
+    invitee_timezone: str = "",
 ) -> Booking:
     """Book `start` on `link` for the invitee; sends booking_confirmed.
 
-    Raises BookingError (with the offending field) for a bad name, email or start, a time that
-    is not one of the link's open slots, in the past, or already taken by the host.
-    Not idempotent: each call books a new meeting.
+    Raises AlreadyBooked when `form_token` (the rendered form's one-time token) already made a
+    booking, and BookingError (with the offending field) for a bad name, email or start, a time
+    that is not one of the link's open slots, in the past, or already taken by the host.
+    Idempotent per form_token; without one, each call books a new meeting. `invitee_timezone`
+    is kept only when it names a listed zone (bookings.timezones).
     """
     name = clean_name(name)
     email = clean_email(email)
     start_at = parse_start(start)
     answers = _clean_answers(answers)
+    form_token = clean_form_token(form_token)
+    invitee_zone = canonical_zone(invitee_timezone)
     with transaction.atomic():
         _lock_host(link.owner_id)
+        # Under the host's lock, so two racing POSTs of one form are serialised here.
+        if form_token and (earlier := selectors.booking_by_form_token(token=form_token)) is not None:
+            raise AlreadyBooked(earlier)
         _check_offered(link, start_at)
         end_at = start_at + link.duration
         _check_host_free(link.owner_id, start_at, end_at)
@@ -63,6 +88,8 @@ def booking_create(
             answers=answers,
             start_at=start_at,
             end_at=end_at,
+            form_token=form_token or None,
+            invitee_timezone=invitee_zone.key if invitee_zone else "",
         )
         BookingChange.objects.create(booking=booking, kind=BookingChange.Kind.CREATED, new_start_at=start_at)
         booking_confirmed.send(sender=Booking, booking=booking)
@@ -142,6 +169,13 @@ def booking_input_errors(*, name, email, start) -> dict[str, str]:
             errors[error.field or "form"] = error.message
     return errors
 
+
+
+def clean_form_token(value) -> str:
+    """The token as the form sent it, or "" for none or one we never issue (then the POST books
+    as an API call without a token would)."""
+    token = value.strip() if isinstance(value, str) else ""
+    return token if _FORM_TOKEN.fullmatch(token) else ""
 
 
 def clean_text(value, *, field: str, label: str, max_length: int) -> str:

@@ -24,6 +24,7 @@ urlpatterns = [
     path("bookings/<booking_uid:uid>/", public.booking_detail, name="booking_detail"),
     path("bookings/<booking_uid:uid>/reschedule/", public.booking_reschedule, name="booking_reschedule"),
     path("bookings/<booking_uid:uid>/cancel/", public.booking_cancel, name="booking_cancel"),
+    path("bookings/<booking_uid:uid>/meeting.ics", public.booking_ics, name="booking_ics"),
     path("calendar/", calendar.calendar, name="calendar"),
     path("calendar/bookings/<int:booking_id>/", calendar.booking_for_member, name="booking_for_member"),
     path("links/", links.link_list, name="link_list"),

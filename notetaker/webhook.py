@@ -17,6 +17,7 @@ SIGNATURE_HEADER = "X-Workestra-Signature"
 SIGNATURE_PREFIX = "sha256="
 KEY_MAX_CHARS = 200
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+SIGNATURE_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class WebhookError(Exception):
@@ -48,13 +49,40 @@ def sign(body: bytes, secret: str) -> str:
 
 def verify_signature(body: bytes, header: str | None, secret: str) -> None:
     """Raises WebhookError: 503 when no secret is configured (never accept unsigned),
-    401 when the header is missing, 403 when it does not match."""
+    401 when the header is missing or not shaped sha256=<64 hex digits> (the message says
+    which), 403 when it does not match."""
     if not secret:
         raise WebhookError(503, "Recap webhook is not configured: NOTETAKER_WEBHOOK_SECRET is not set.")
     if not header:
-        raise WebhookError(401, f"Missing {SIGNATURE_HEADER} header.")
+        raise WebhookError(401, _missing_header_message(body))
+    problem = _signature_shape_problem(header.strip())
+    if problem:
+        raise WebhookError(401, f"Malformed {SIGNATURE_HEADER} header: {problem}")
     if not hmac.compare_digest(header.strip().encode(), sign(body, secret).encode()):
         raise WebhookError(403, f"Invalid {SIGNATURE_HEADER}: expected sha256=<hex HMAC-SHA256 of the raw body>.")
+
+
+def _missing_header_message(body: bytes) -> str:
+    if body:
+        return f"Missing {SIGNATURE_HEADER} header."
+    # A header value holding a line break (a shell variable with two lines) ends the request's
+    # headers early: the server then sees neither the signature nor Content-Length, so no body.
+    return (
+        f"Missing {SIGNATURE_HEADER} header, and the body is empty: the request's headers ended early. "
+        "A header value sent before them probably contains a line break "
+        "(for example a shell variable such as BOOKING_UID holding two lines)."
+    )
+
+
+def _signature_shape_problem(value: str) -> str:
+    if any(char in value for char in "\r\n"):
+        return "it contains a line break; send one line, sha256=<64 hex digits>."
+    if not value.startswith(SIGNATURE_PREFIX):
+        return f"it must start with {SIGNATURE_PREFIX!r}, then 64 hex digits."
+    digest = value[len(SIGNATURE_PREFIX):]
+    if not SIGNATURE_HEX.fullmatch(digest):
+        return f"after {SIGNATURE_PREFIX!r} come {len(digest)} characters; expected 64 hex digits (0-9, a-f)."
+    return ""
 
 
 def parse(body: bytes) -> RecapPayload:

@@ -72,6 +72,7 @@ Workestra demo is running.
   Records browser    https://127.0.0.1:{SFDC_PORT}/_records/   (self-signed: accept the warning)
   Public booking     http://127.0.0.1:{WEB_PORT}/book/acme/alice/
   Routing form       http://127.0.0.1:{WEB_PORT}/forms/acme/contact-sales/
+  Emails sent        {VAR / "mail"}/   (one file per email, with its invite.ics)
   Logs               {LOGS}/
 
 Connect Salesforce at http://127.0.0.1:{WEB_PORT}/settings/integrations/salesforce/ . Ctrl-C stops everything.

@@ -91,7 +91,7 @@ def _login(app, request, params, org):
         return _sign_in_page(app, request, params, org, error=error,
                              username=request.form.get("username"))
     ticket = _ticket(app, user["Id"], org, params, int(time.time()))
-    scopes = "".join(f"<li>{esc(SCOPE_TEXT.get(s, s))}</li>" for s in dict.fromkeys(_scopes(params)))
+    scopes = "".join(f"<li>{esc(text)}</li>" for text in dict.fromkeys(SCOPE_TEXT.get(s, s) for s in _scopes(params)))
     body = (
         f"<h2>Allow Access?</h2><p><b>Workestra</b> ({esc(seed.CLIENT_ID)}) is asking to:</p>"
         f"<ul>{scopes}</ul><p class='muted'>Signed in as {esc(user['Username'])} "

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("routing.urls")),
     path("", include("notetaker.urls")),
     path("settings/integrations/salesforce/", include("integrations.salesforce.urls")),
+    path("", include("bookings.fallback_urls")),  # last: unknown public links
 ]

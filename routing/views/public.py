@@ -3,6 +3,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from workestra.ratelimit import limit_post
+from bookings.unavailable import shows_unavailable_page
 
 from .. import selectors, services
 from ..forms import AnswerForm
@@ -10,6 +11,7 @@ from ..forms import AnswerForm
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @limit_post(client="RATELIMIT_FORM_PER_CLIENT", form="RATELIMIT_FORM_PER_FORM")
+@shows_unavailable_page
 def public_form(request, workspace_slug: str, form_slug: str):
     routing_form = selectors.form_get_public(workspace_slug=workspace_slug, form_slug=form_slug)
     questions = routing_form.questions.all()

@@ -250,3 +250,19 @@ def test_everything_a_service_writes_rolls_back_together(link):
         book(link, slot)
         raise RuntimeError
     assert not Booking.objects.exists() and not BookingChange.objects.exists()
+
+
+def test_latest_booking_uid_prints_one_line_for_the_readme(link):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="no bookings yet"):
+        call_command("latest_booking_uid")
+    make_booking(link)
+    newest = make_booking(link, start=link_free_slots(link)[0])
+    out = StringIO()
+
+    call_command("latest_booking_uid", stdout=out)
+
+    assert out.getvalue() == f"{newest.uid}\n"

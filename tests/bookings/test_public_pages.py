@@ -172,8 +172,15 @@ def test_the_booking_page_shows_the_meeting_status_and_history(client, link):
     assert "Confirmed" in html and "Ivy Invitee" in html and "30 min intro" in html
     assert f"{first:%H:%M}–{first + timedelta(minutes=30):%H:%M} UTC" in html
     assert "Booked for" in html
-    assert f'value="{second.isoformat()}"' in html  # a reschedule slot
-    assert 'name="reason"' in html
+    # The page shows the meeting and its actions; the grid and the cancel form are pages of their own.
+    assert f'value="{second.isoformat()}"' not in html and 'name="reason"' not in html
+    assert f'<a class="button" href="/bookings/{booking.uid}/reschedule/">Reschedule</a>' in html
+    assert f'<a class="button danger" href="/bookings/{booking.uid}/cancel/">Cancel</a>' in html
+    assert f'href="/bookings/{booking.uid}/meeting.ics" download>Add to calendar</a>' in html
+    reschedule = client.get(f"/bookings/{booking.uid}/reschedule/").content.decode()
+    assert f'value="{second.isoformat()}"' in reschedule and "Move meeting" in reschedule
+    cancel = client.get(f"/bookings/{booking.uid}/cancel/").content.decode()
+    assert "Cancel this meeting?" in cancel and 'name="reason"' in cancel and "Yes, cancel the meeting" in cancel
 
 
 def test_reschedule_and_cancel_through_the_pages(client, link):
@@ -191,7 +198,11 @@ def test_reschedule_and_cancel_through_the_pages(client, link):
     html = client.get(url).content.decode()
     assert "Moved from" in html and "Cancelled: “Something came up”" in html
     assert "This meeting was cancelled" in html
-    assert "Move meeting" not in html
+    assert "Reschedule</a>" not in html
+    assert '<a class="button" href="/book/acme/intro/">Book another time</a>' in html
+    for action in ("reschedule/", "cancel/"):  # nothing left to change: back to the booking
+        response = client.get(url + action)
+        assert (response.status_code, response["Location"]) == (302, url)
 
 
 def test_reschedule_errors_are_shown_with_400(client, link):
@@ -221,11 +232,14 @@ def test_cancel_errors_are_shown_with_400(client, link):
     assert again.status_code == 400 and "can no longer be rescheduled" in again.content.decode()
 
 
-def test_reschedule_and_cancel_accept_post_only(client, link):
+def test_opening_the_cancel_page_asks_and_changes_nothing(client, link):
     booking = make_booking(link)
 
-    assert client.get(f"/bookings/{booking.uid}/reschedule/").status_code == 405
-    assert client.get(f"/bookings/{booking.uid}/cancel/").status_code == 405
+    for action in ("reschedule/", "cancel/"):
+        assert client.get(f"/bookings/{booking.uid}/{action}").status_code == 200
+        assert client.put(f"/bookings/{booking.uid}/{action}").status_code == 405
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
 
 
 def test_the_signed_in_host_sees_their_own_zone_and_the_panels(client, link):

@@ -4,7 +4,7 @@ Every fault test does the same four things around its fault: a seeded workload o
 reschedules and cancels through the public pages; a bounded wait until the outbox settles;
 the end state Salesforce must hold (one live Event per live pushed booking, at its current
 time, none for cancelled ones, no orphans); and a row in RESULTS, which conftest.py prints
-as a table and writes to bench/faults_report.md.
+as a table and writes to var/faults_report.md (bench/faults_report.md with `make faults-report`).
 
 It also holds the processes a fault needs: a worker killed with SIGKILL (its whole tree),
 a private redis-server that can be stopped, and a stand-in web process (faults_booker.py).

@@ -338,3 +338,37 @@ def test_two_different_first_deliveries_at_once_make_one_recap_then_an_update(bo
     assert sorted(r.status_code for r in responses) == [200, 201]
     assert Recap.objects.count() == 1 and RecapDelivery.objects.count() == 2
     assert ActionItem.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "signature, problem",
+    [
+        ("sha256=deadbeef", "after 'sha256=' come 8 characters; expected 64 hex digits (0-9, a-f)."),
+        ("not-even-the-format", "it must start with 'sha256=', then 64 hex digits."),
+        ("sha256=" + "A" * 64, "after 'sha256=' come 64 characters; expected 64 hex digits (0-9, a-f)."),
+    ],
+)
+def test_a_malformed_signature_is_401_saying_what_is_malformed(client, booking, signature, problem):
+    response = post_recap(client, recap_payload(booking), signature=signature)
+
+    assert response.status_code == 401
+    assert response.json() == {"error": f"Malformed X-Workestra-Signature header: {problem}"}
+    assert_nothing_stored()
+
+
+def test_a_signature_with_a_line_break_is_named_as_such():
+    from notetaker.webhook import WebhookError, verify_signature
+
+    with pytest.raises(WebhookError) as caught:
+        verify_signature(b"{}", "sha256=" + "0" * 64 + "\nX-Other: 1", SECRET)
+
+    assert (caught.value.status, caught.value.message) == (
+        401, "Malformed X-Workestra-Signature header: it contains a line break; send one line, sha256=<64 hex digits>.")
+
+
+def test_no_signature_and_no_body_says_the_headers_ended_early(client):
+    response = client.post(URL, data=b"", content_type="application/json")
+
+    assert response.status_code == 401
+    assert response.json()["error"].startswith("Missing X-Workestra-Signature header, and the body is empty")
+    assert "line break" in response.json()["error"]

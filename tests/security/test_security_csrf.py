@@ -158,7 +158,9 @@ def test_the_same_post_with_the_token_takes_effect(world, permissions_ok, name):
     [
         ("login", lambda w: {}),
         ("bookings:book", lambda w: {"workspace_slug": w.workspace.slug, "link_slug": w.link.slug}),
-        ("bookings:booking_detail", lambda w: {"uid": w.booking.uid}),
+        # The booking page itself links to these two; they carry the forms (and the token).
+        ("bookings:booking_reschedule", lambda w: {"uid": w.booking.uid}),
+        ("bookings:booking_cancel", lambda w: {"uid": w.booking.uid}),
         ("routing:public_form", lambda w: {"workspace_slug": w.workspace.slug, "form_slug": w.form.slug}),
     ],
 )
@@ -192,7 +194,7 @@ def recap_body(world, summary="From the notetaker") -> bytes:
         ({}, 401),
         ({"HTTP_X_WORKESTRA_SIGNATURE": ""}, 401),
         ({"HTTP_X_WORKESTRA_SIGNATURE": "sha256=" + "0" * 64}, 403),
-        ({"HTTP_X_WORKESTRA_SIGNATURE": "sha256=deadbeef"}, 403),
+        ({"HTTP_X_WORKESTRA_SIGNATURE": "sha256=deadbeef"}, 401),  # malformed: not 64 hex digits
         ({"HTTP_X_WORKESTRA_SIGNATURE": "sign-with-wrong-secret"}, 403),
         ({"HTTP_X_WORKESTRA_SIGNATURE": "sign-other-body"}, 403),
     ],

@@ -89,8 +89,17 @@ MATRIX: dict[str, Entry] = {
         kwargs=lambda w: {"workspace_slug": w.workspace.slug, "link_slug": w.link.slug},
     ),
     "bookings:booking_detail": Entry(get=every(200), post=every(405), kwargs=booking_uid, public=True),
-    "bookings:booking_reschedule": Entry(get=every(405), post=every(400), kwargs=booking_uid, public=True),
-    "bookings:booking_cancel": Entry(get=every(405), post=every(302), kwargs=booking_uid, public=True),
+    "bookings:booking_reschedule": Entry(
+        get=every(200), post=every(400), kwargs=booking_uid, public=True, note="GET = the grid; only POST moves"
+    ),
+    "bookings:booking_cancel": Entry(
+        get=every(200), post=every(302), kwargs=booking_uid, public=True, note="GET = the confirm page; only POST cancels"
+    ),
+    "bookings:booking_ics": Entry(get=every(200), post=every(405), kwargs=booking_uid, public=True),
+    # The styled "This link isn't available" page for any other public address.
+    "unavailable:booking_link": Entry(get=every(404), post=every(405), kwargs=lambda w: {"rest": "acme/intro/extra/"}, public=True),
+    "unavailable:booking": Entry(get=every(404), post=every(405), kwargs=lambda w: {"rest": "cut/"}, public=True),
+    "unavailable:routing_form": Entry(get=every(404), post=every(405), kwargs=lambda w: {"rest": "acme/nope/x/"}, public=True),
     "routing:public_form": Entry(
         get=every(200), post=every(400), public=True,
         kwargs=lambda w: {"workspace_slug": w.workspace.slug, "form_slug": w.form.slug},

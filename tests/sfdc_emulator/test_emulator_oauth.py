@@ -230,3 +230,17 @@ def test_a_sandbox_code_is_not_accepted_by_production(sfdc_emulator):
     with pytest.raises(InvalidGrantError):
         oauth.fetch_token(f"{sfdc_emulator.login_url}/services/oauth2/token",
                           code=params["code"][0], client_secret=seed.CLIENT_SECRET)
+
+
+def test_consent_page_names_the_refresh_scope_once(sfdc_emulator):
+    browser = requests.Session()
+    query = {"response_type": "code", "client_id": seed.CLIENT_ID, "redirect_uri": DEFAULT_REDIRECT_URI,
+             "scope": "api refresh_token offline_access"}
+    sign_in = browser.get(f"{sfdc_emulator.login_url}/services/oauth2/authorize", params=query,
+                          verify=sfdc_emulator.ca_bundle, timeout=10)
+    consent = browser.post(sign_in.url, data={**query, "action": "login", "username": seed.ADMIN,
+                                              "password": seed.PASSWORD},
+                           verify=sfdc_emulator.ca_bundle, timeout=10)
+
+    assert consent.text.count("<li>Perform requests at any time (refresh_token, offline_access)</li>") == 1
+    assert "<li>Manage user data via APIs (api)</li>" in consent.text

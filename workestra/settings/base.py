@@ -171,7 +171,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.salesforce.tasks.refresh_all_org_users",
         "schedule": 24 * 3600.0,
     },
+    "bookings-email-sweep": {"task": "bookings.tasks.sweep_emails", "schedule": OUTBOX_SWEEP_INTERVAL},
 }
+
+# --- Email: booking confirmations, moves and cancellations (the mail outbox) ----------------
+# SMTP unless EMAIL_BACKEND says otherwise (local settings write files to var/mail/).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Workestra <no-reply@workestra.local>")
+# Retries: doubling from the base, capped below the broker's visibility timeout; after the
+# last attempt a row is "failed" (admin shows it); the sweep sends rows whose task was lost.
+BOOKING_EMAIL_RETRY_BASE_SECONDS = float(os.environ.get("BOOKING_EMAIL_RETRY_BASE_SECONDS", "30"))
+BOOKING_EMAIL_RETRY_MAX_SECONDS = min(600.0, float(os.environ.get("BOOKING_EMAIL_RETRY_MAX_SECONDS", "600")))
+BOOKING_EMAIL_MAX_ATTEMPTS = int(os.environ.get("BOOKING_EMAIL_MAX_ATTEMPTS", "30"))
+BOOKING_EMAIL_LEASE_SECONDS = float(os.environ.get("BOOKING_EMAIL_LEASE_SECONDS", "120"))
 
 # --- Salesforce ---------------------------------------------------------------------------
 SALESFORCE_CLIENT_ID = os.environ.get("SALESFORCE_CLIENT_ID", "")

@@ -20,4 +20,7 @@ SALESFORCE_SANDBOX_LOGIN_URL = os.environ.get(
 SALESFORCE_EXTRA_LOGIN_HOSTS = SALESFORCE_EXTRA_LOGIN_HOSTS or ["127.0.0.1:8443", "localhost:8443"]  # noqa: F405
 TOKEN_ENCRYPTION_KEYS = TOKEN_ENCRYPTION_KEYS or [DEVELOPMENT_TOKEN_KEY]  # noqa: F405
 NOTETAKER_WEBHOOK_SECRET = os.environ.get("NOTETAKER_WEBHOOK_SECRET", "local-notetaker-secret")
+# The demo writes each email (with its invite.ics) as a file instead of needing a mail server.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)

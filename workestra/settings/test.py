@@ -45,7 +45,11 @@ SALESFORCE_DRAIN_WAKE_TTL_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_WAKE_
 CELERY_BEAT_SCHEDULE = {
     "salesforce-outbox-sweep": {"task": "integrations.salesforce.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_INTERVAL},
     "worker-heartbeat": {"task": "workestra.tasks.heartbeat", "schedule": 5.0},
+    "bookings-email-sweep": {"task": "bookings.tasks.sweep_emails", "schedule": OUTBOX_SWEEP_INTERVAL},
 }
+# Worker processes the tests start write mail to the run's folder (pytest-django uses locmem in-process).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = str(RUN_DIR / "mail")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": f"test-{RUN_ID}"}}
 else:

@@ -1,0 +1,31 @@
+"""`make test` leaves the checkout as it was: what the suite writes goes to ignored paths."""
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_faults_conftest(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "faults"))
+    spec = importlib.util.spec_from_file_location("faults_conftest_probe", ROOT / "tests" / "faults" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not shutil.which("git") or not (ROOT / ".git").exists(), reason="needs a git checkout")
+def test_the_fault_report_goes_to_an_ignored_path_unless_asked(monkeypatch):
+    monkeypatch.delenv("WORKESTRA_FAULTS_REPORT", raising=False)
+    conftest = load_faults_conftest(monkeypatch)
+
+    assert conftest.REPORT == ROOT / "var" / "faults_report.md"
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(conftest.REPORT)], cwd=ROOT)
+    assert ignored.returncode == 0, "var/faults_report.md must be git-ignored"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "WORKESTRA_FAULTS_REPORT=bench/faults_report.md $(PY) -m pytest -m faults" in makefile
+    sys.modules.pop("faults_conftest_probe", None)

@@ -164,6 +164,10 @@ class BookingSync(models.Model):
     sf_owner_id = models.CharField(max_length=18, blank=True)
     sf_who_id = models.CharField(max_length=18, blank=True)
     sf_what_id = models.CharField(max_length=18, blank=True)
+    # The matched records' names as Salesforce had them at the push, so pages show "Jane Roe"
+    # rather than an id without an API call per page view.
+    sf_who_name = models.CharField(max_length=255, blank=True)
+    sf_what_name = models.CharField(max_length=255, blank=True)
     pushed_start_at = models.DateTimeField(null=True, blank=True)
     match_explanation = models.TextField(blank=True)
     warnings = models.TextField(blank=True)
@@ -232,6 +236,10 @@ class SyncOperation(models.Model):
         indexes = [
             models.Index(fields=["connection", "state", "next_attempt_at"]),
             models.Index(fields=["booking", "kind", "state"]),
+            # Sync health: operations per day and state, booking → Event times (a range of
+            # created_at), and the failed rows grouped by error code, per workspace.
+            models.Index(fields=["workspace", "created_at", "state"], name="sfop_ws_created_state"),
+            models.Index(fields=["workspace", "state", "error_code"], name="sfop_ws_state_code"),
         ]
 
     def __str__(self):

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from django.db.models import Max, Q
 
 from .models import LinkPushSetting, SalesforceConnection, SalesforceUser, SyncOperation, UserMappingOverride
+from . import payloads
+from .records import RecordLink, record_link
 
 
 def connection_for_workspace(workspace) -> SalesforceConnection | None:
@@ -99,3 +101,36 @@ def recent_errors(connection: SalesforceConnection, limit: int = 10):
         .select_related("booking")
         .order_by("-updated_at")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class BookingRecord:
+    role: str  # what the record is to the booking: "Event", "Contact", "Opportunity", "Owner", "Note on the contact"
+    link: RecordLink
+
+
+def booking_records(connection: SalesforceConnection, booking, sync) -> list[BookingRecord]:
+    """The Salesforce records a booking touches, with names and Lightning links: its Event, the
+    matched Contact/Lead, the Opportunity/Account, the Event's owner and the recap's Notes."""
+    from notetaker.models import RecapNoteLink
+
+    instance = connection.instance_url
+    rows: list[BookingRecord] = []
+    owner_name = ""
+    if sync.sf_owner_id:
+        owner = connection.org_users.filter(sf_id=sync.sf_owner_id).only("name").first()
+        owner_name = owner.name if owner else ""
+    for sf_id, name, role in (
+        (sync.sf_event_id, payloads.event_subject(booking), "Event"),
+        (sync.sf_who_id, sync.sf_who_name, ""),
+        (sync.sf_what_id, sync.sf_what_name, ""),
+        (sync.sf_owner_id, owner_name, "Owner"),
+    ):
+        if link := record_link(instance, sf_id, name):
+            rows.append(BookingRecord(role or link.label, link))
+    notes = RecapNoteLink.objects.filter(recap__booking=booking, org_id__in=("", connection.org_id)).exclude(note_id="")
+    for note in notes:
+        target = "the contact or lead" if note.target == RecapNoteLink.Target.PERSON else "the deal"
+        if link := record_link(instance, note.note_id):
+            rows.append(BookingRecord(f"Note on {target}", link))
+    return rows

@@ -236,10 +236,11 @@ class SyncOperation(models.Model):
         indexes = [
             models.Index(fields=["connection", "state", "next_attempt_at"]),
             models.Index(fields=["booking", "kind", "state"]),
-            # Sync health: operations per day and state, booking → Event times (a range of
-            # created_at), and the failed rows grouped by error code, per workspace.
-            models.Index(fields=["workspace", "created_at", "state"], name="sfop_ws_created_state"),
-            models.Index(fields=["workspace", "state", "error_code"], name="sfop_ws_state_code"),
+            # Sync health, per workspace: counts and API calls per day and state, outbox lag and
+            # booking → Event times are index-only range reads of the first; the failed rows
+            # grouped by error code (and their bookings) of the second.
+            models.Index(fields=["workspace", "state", "created_at", "api_calls"], name="sfop_health_state_created"),
+            models.Index(fields=["workspace", "state", "error_code", "booking"], name="sfop_health_state_code"),
         ]
 
     def __str__(self):

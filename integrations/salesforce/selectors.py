@@ -98,9 +98,17 @@ def open_operations_count(connection: SalesforceConnection) -> int:
 def recent_errors(connection: SalesforceConnection, limit: int = 10):
     return (
         connection.operations.filter(Q(state=SyncOperation.State.FAILED) | ~Q(error_message=""))
-        .select_related("booking")
+        .select_related("booking__salesforce_sync")
         .order_by("-updated_at")[:limit]
     )
+
+
+def sync_record_links(connection: SalesforceConnection, sync) -> list[RecordLink]:
+    """The Event and the matched records of a BookingSync (no query: names are on the row)."""
+    if sync is None:
+        return []
+    pairs = ((sync.sf_event_id, ""), (sync.sf_who_id, sync.sf_who_name), (sync.sf_what_id, sync.sf_what_name))
+    return [link for sf_id, name in pairs if (link := record_link(connection.instance_url, sf_id, name))]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,194 @@
+"""Sync health, read from the outbox: operations and API calls per day, failed rows grouped by
+Salesforce error code, outbox lag and booking → Event times. Every figure is a few aggregate
+queries over the (workspace, state, created_at, api_calls) and (workspace, state, error_code, booking) indexes:
+the page reads index entries, never the rows, and stays fast with a hundred thousand."""
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import Count, Max, Min
+from django.utils import timezone
+
+from bookings.models import Booking
+
+from .models import SyncOperation
+
+State = SyncOperation.State
+Trigger = SyncOperation.Trigger
+
+CHART_DAYS = 30
+BOOKINGS_PER_GROUP = 5
+MAX_GROUPS = 20
+LATENCY_WINDOW = timedelta(days=1)
+# The booking → Event percentiles are computed in Python over at most this many of the
+# window's pushes (the newest): a bounded read whatever the volume.
+LATENCY_SAMPLE_LIMIT = 20_000
+
+# What the chart's four series count. "Waiting" is everything still open: pending, being sent,
+# waiting for a reconnect, deferred for API limits.
+SERIES = {
+    "pushed": (State.PUSHED,),
+    "failed": (State.FAILED,),
+    "skipped": (State.SKIPPED, State.COALESCED),
+    "waiting": SyncOperation.OPEN_STATES,
+}
+SERIES_OF_STATE = {state: name for name, states in SERIES.items() for state in states}
+
+
+@dataclass
+class Day:
+    day: date
+    pushed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    waiting: int = 0
+    api_calls: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.pushed + self.failed + self.skipped + self.waiting
+
+
+@dataclass
+class ErrorGroup:
+    code: str
+    count: int
+    bookings_count: int
+    latest_message: str
+    latest_at: datetime
+    bookings: list = field(default_factory=list)
+
+    @property
+    def more_bookings(self) -> int:
+        return max(self.bookings_count - len(self.bookings), 0)
+
+
+@dataclass(frozen=True)
+class Latency:
+    p50: timedelta | None
+    p95: timedelta | None
+    count: int
+
+
+def day_bounds(zone: ZoneInfo, *, days: int = CHART_DAYS, today: date | None = None) -> list[datetime]:
+    """days + 1 aware datetimes: local midnights from `days - 1` days ago to tomorrow. Built in
+    Python so a DST change gives a 23- or 25-hour day, as the user lives it."""
+    today = today or timezone.localdate(timezone=zone)
+    first = today - timedelta(days=days - 1)
+    return [datetime.combine(first + timedelta(days=i), time(), tzinfo=zone) for i in range(days + 1)]
+
+
+def daily_operations(*, workspace, zone: ZoneInfo, days: int = CHART_DAYS, today: date | None = None) -> list[Day]:
+    """Operations created per local day and series, and their API calls, in one statement: a
+    scalar COUNT / SUM per day and series, each an index-only range read of
+    (workspace, state, created_at, api_calls). No GROUP BY over the rows and no per-row date
+    function (which SQLite would call back into Python for): the work is the index entries.
+    Written as SQL because 150 ORM subqueries cost more to build than to run."""
+    bounds = day_bounds(zone, days=days, today=today)
+    table = connection.ops.quote_name(SyncOperation._meta.db_table)
+    all_states = [state for states in SERIES.values() for state in states]
+    columns, params = [], []
+    for i in range(days):
+        low, high = (connection.ops.adapt_datetimefield_value(b) for b in bounds[i : i + 2])
+        for expression, states in [("COUNT(*)", states) for states in SERIES.values()] + [("COALESCE(SUM(api_calls), 0)", all_states)]:
+            marks = ", ".join(["%s"] * len(states))
+            columns.append(
+                f"(SELECT {expression} FROM {table} WHERE workspace_id = %s AND state IN ({marks}) "
+                "AND created_at >= %s AND created_at < %s)"
+            )
+            params += [workspace.pk, *states, low, high]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(columns), params)  # nosec B608  # only %s placeholders are interpolated
+        values = cursor.fetchone()
+    width = len(SERIES) + 1
+    return [
+        Day(bounds[i].date(), *(int(v) for v in values[i * width : i * width + len(SERIES)]), api_calls=float(values[i * width + len(SERIES)]))
+        for i in range(days)
+    ]
+
+
+def error_groups(*, workspace, bookings_per_group: int = BOOKINGS_PER_GROUP, max_groups: int = MAX_GROUPS) -> list[ErrorGroup]:
+    """Failed rows by Salesforce error code, biggest group first: counts, the newest message
+    verbatim and a few affected bookings (the newest). Index-only grouping over
+    (workspace, state, error_code, booking); then a short read per group."""
+    failed = SyncOperation.objects.filter(workspace=workspace, state=State.FAILED)
+    summary = list(
+        failed.values("error_code")
+        .annotate(n=Count("id"), bookings_n=Count("booking_id", distinct=True), latest_id=Max("id"))
+        .order_by("-n", "error_code")[:max_groups]
+    )
+    if not summary:
+        return []
+    latest = {op.pk: op for op in SyncOperation.objects.filter(pk__in=[g["latest_id"] for g in summary]).only("error_message", "outcome", "updated_at")}
+    groups = []
+    booking_ids: dict[str, list[int]] = {}
+    for g in summary:
+        newest = latest[g["latest_id"]]
+        groups.append(ErrorGroup(g["error_code"], g["n"], g["bookings_n"], newest.error_message or newest.outcome, newest.updated_at))
+        recent = failed.filter(error_code=g["error_code"]).order_by("-id").values_list("booking_id", flat=True)[: bookings_per_group * 10]
+        booking_ids[g["error_code"]] = list(dict.fromkeys(recent))[:bookings_per_group]
+    wanted = {pk for ids in booking_ids.values() for pk in ids}
+    bookings = Booking.objects.only("uid", "invitee_name", "start_at").in_bulk(wanted)
+    for group in groups:
+        group.bookings = [bookings[pk] for pk in booking_ids[group.code] if pk in bookings]
+    return groups
+
+
+def failed_in_group(*, workspace, error_code: str):
+    """The workspace's failed rows with this error code (what "Retry all in this group" retries)."""
+    return SyncOperation.objects.filter(workspace=workspace, state=State.FAILED, error_code=error_code)
+
+
+def outbox_lag(*, workspace, now: datetime | None = None) -> timedelta | None:
+    """Age of the oldest row waiting to be sent (pending or being sent); None when none waits."""
+    oldest = SyncOperation.objects.filter(
+        workspace=workspace, state__in=(State.PENDING, State.IN_PROGRESS)
+    ).aggregate(oldest=Min("created_at"))["oldest"]
+    return None if oldest is None else max((now or timezone.now()) - oldest, timedelta(0))
+
+
+def held_count(*, workspace) -> int:
+    """Rows waiting for a reconnect or deferred for API limits: not lag, but not sent either."""
+    return SyncOperation.objects.filter(workspace=workspace, state__in=(State.WAITING_RECONNECT, State.DEFERRED)).count()
+
+
+def booking_to_event(*, workspace, now: datetime | None = None, window: timedelta = LATENCY_WINDOW) -> Latency:
+    """p50 / p95 of created_at → finished_at over the window's pushed Event creates (a booking's
+    first push: its row is written in the booking's own transaction, so created_at is when it
+    was booked). Backfills are left out: they measure when Salesforce was connected."""
+    since = (now or timezone.now()) - window
+    rows = (
+        SyncOperation.objects.filter(
+            workspace=workspace, created_at__gte=since, state=State.PUSHED, kind=SyncOperation.Kind.BOOKING,
+            trigger=Trigger.CONFIRMED, finished_at__isnull=False,
+        )
+        .order_by("-created_at")
+        .values_list("created_at", "finished_at")[:LATENCY_SAMPLE_LIMIT]
+    )
+    durations = sorted(finished - created for created, finished in rows)
+    return Latency(percentile(durations, 50), percentile(durations, 95), len(durations))
+
+
+def percentile(values: list, pct: float):
+    """Nearest-rank percentile of sorted values; None for no values."""
+    if not values:
+        return None
+    rank = max(1, -(-len(values) * pct // 100))  # ceil without floats
+    return values[int(rank) - 1]
+
+
+def operations_for_export(*, workspace, start: datetime, end: datetime):
+    """The workspace's operations created in [start, end), oldest first, for the CSV export."""
+    return (
+        SyncOperation.objects.filter(workspace=workspace, created_at__gte=start, created_at__lt=end)
+        .select_related("booking")
+        .order_by("created_at", "id")
+    )
+
+
+def counts_by_state(*, workspace, since: datetime) -> dict[str, int]:
+    """Operations created since `since`, per state (the admin view's summary line)."""
+    rows = SyncOperation.objects.filter(workspace=workspace, created_at__gte=since).values("state").annotate(n=Count("id")).order_by()
+    return {row["state"]: row["n"] for row in rows}
+

@@ -8,7 +8,7 @@ from .health import Day
 
 
 def _day(value, *, year: bool = True) -> str:
-    # English like the rest of the UI; strftime is ~50x cheaper than date_format per label.
+    # English like the rest of the UI; strftime costs far less than date_format per label.
     return f"{value.day} {value:%b}" + (f" {value.year}" if year else "")
 
 WIDTH, HEIGHT = 720, 190

@@ -70,12 +70,21 @@ def retry_group(request):
 
 
 class ExportForm(forms.Form):
-    start = forms.DateField(label="From")
-    end = forms.DateField(label="To")
+    """A period of local days, both ends included; blank means the chart's 30 days."""
+
+    start = forms.DateField(label="From", required=False)
+    end = forms.DateField(label="To", required=False)
+
+    def __init__(self, *args, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
 
     def clean(self):
         data = super().clean()
-        start, end = data.get("start"), data.get("end")
+        if self.errors:
+            return data
+        data["end"] = end = data.get("end") or self.today
+        data["start"] = start = data.get("start") or end - timedelta(days=health.CHART_DAYS - 1)
         if start and end:
             if end < start:
                 raise forms.ValidationError("The end is before the start.")
@@ -106,13 +115,13 @@ def _row(op: SyncOperation) -> list[str]:
 @require_safe
 @admin_required
 def export_operations(request):
-    """The operations created in a period of local days (`start`, `end` inclusive, ISO dates),
-    streamed as CSV so a year of rows never sits in memory."""
-    form = ExportForm(request.GET)
+    """The operations created in a period of local days (`start`, `end` inclusive, ISO dates;
+    blank: the last 30 days), streamed as CSV so a year of rows never sits in memory."""
+    zone = user_zone(request.user)
+    form = ExportForm(request.GET, today=timezone.localdate(timezone=zone))
     if not form.is_valid():
         errors = "; ".join(e for errs in form.errors.values() for e in errs)
         return HttpResponseBadRequest(f"Pick the period to export: {errors}", content_type="text/plain; charset=utf-8")
-    zone = user_zone(request.user)
     start = datetime.combine(form.cleaned_data["start"], time(), tzinfo=zone)
     end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time(), tzinfo=zone)
     rows = health.operations_for_export(workspace=request.workspace, start=start, end=end).iterator(chunk_size=2000)

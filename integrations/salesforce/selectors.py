@@ -96,8 +96,12 @@ def open_operations_count(connection: SalesforceConnection) -> int:
 
 
 def recent_errors(connection: SalesforceConnection, limit: int = 10):
+    # Only failed and still-open rows carry an error (a push that succeeds clears it): naming
+    # their states lets the (connection, state, …) index find them among a big outbox.
+    states = (SyncOperation.State.FAILED, *SyncOperation.OPEN_STATES)
     return (
-        connection.operations.filter(Q(state=SyncOperation.State.FAILED) | ~Q(error_message=""))
+        connection.operations.filter(state__in=states)
+        .filter(Q(state=SyncOperation.State.FAILED) | ~Q(error_message=""))
         .select_related("booking__salesforce_sync")
         .order_by("-updated_at")[:limit]
     )

@@ -5,7 +5,7 @@ themselves are in the Salesforce admin (SyncOperation)."""
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
 
-from bookings.admin import booking_summary
+from bookings.admin import booking_cell
 from integrations.salesforce.models import SyncOperation
 
 from .models import ActionItem, Recap, RecapDelivery, RecapNoteLink
@@ -70,7 +70,7 @@ class RecapAdmin(admin.ModelAdmin):
 
     @admin.display(description="Booking", ordering="booking__start_at")
     def booking_label(self, obj):
-        return booking_summary(obj.booking)
+        return booking_cell(obj.booking)
 
     @admin.display(description="Workspace", ordering="booking__workspace__slug")
     def workspace(self, obj):

@@ -4,10 +4,13 @@ from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.timezone import localtime
 
-from bookings.admin import booking_summary
+from bookings.admin import booking_cell
 
 from . import admin_actions, health_views, records, services
 from .errors import SalesforceError
@@ -22,7 +25,6 @@ from .models import (
 )
 
 TOKEN_FIELDS = ("access_token", "refresh_token")
-SHORT = 60
 
 
 class SystemWrittenAdmin(admin.ModelAdmin):
@@ -44,18 +46,28 @@ def sf_id_link(connection, sf_id: str, name: str = ""):
     link = records.record_link(connection.instance_url if connection else "", sf_id, name)
     if link is None:
         return "—"
-    text = f"{link.label} {link.text}"
+    text = f"{link.label} {link.name}" if link.name else link.label
     if not link.url:
-        return text
-    return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', link.url, text)
+        return format_html('{}<br><span class="quiet">{}</span>', text, link.sf_id)
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a><br><span class="quiet">{}</span>', link.url, text, link.sf_id
+    )
+
+
+def wrappable_code(code: str):
+    """FIELD_CUSTOM_VALIDATION_EXCEPTION may break after each underscore: the column stays narrow."""
+    if not code:
+        return "—"
+    return format_html_join(mark_safe("_<wbr>"), "{}", ((part,) for part in code.split("_")))  # nosec B308, B703  # a literal
+
+
+def short_time(value):
+    return format_html('<span style="white-space:nowrap">{}</span>', date_format(localtime(value), "j M, H:i")) if value else "—"
 
 
 @admin.register(SalesforceConnection)
 class SalesforceConnectionAdmin(SystemWrittenAdmin):
-    list_display = (
-        "workspace", "environment", "org_id", "sf_username", "status", "last_refreshed_at", "api_usage", "deferred_until", "last_error_short",
-        "health_link",
-    )
+    list_display = ("workspace", "status_label", "org_id", "sf_user", "api_usage", "refreshed", "deferred", "last_error_short", "health_link")
     list_filter = ("status", "environment")
     search_fields = ("workspace__slug", "workspace__name", "org_id", "org_name", "sf_username")
     fieldsets = (
@@ -89,11 +101,27 @@ class SalesforceConnectionAdmin(SystemWrittenAdmin):
         }
         return TemplateResponse(request, "admin/salesforce/health.html", context)
 
+    @admin.display(description="status", ordering="status")
+    def status_label(self, obj):
+        return format_html('{}<br><span class="quiet">{}</span>', obj.get_status_display(), obj.get_environment_display())
+
+    @admin.display(description="Salesforce user", ordering="sf_username")
+    def sf_user(self, obj):
+        return obj.sf_username or "—"
+
+    @admin.display(description="refreshed", ordering="last_refreshed_at")
+    def refreshed(self, obj):
+        return short_time(obj.last_refreshed_at)
+
+    @admin.display(description="deferred to", ordering="deferred_until")
+    def deferred(self, obj):
+        return short_time(obj.deferred_until)
+
     @admin.display(description="sync health")
     def health_link(self, obj):
         return format_html('<a href="{}">Sync health</a>', reverse("admin:salesforce_salesforceconnection_health", args=[obj.pk]))
 
-    @admin.display(description="API usage seen")
+    @admin.display(description="API usage")
     def api_usage(self, obj):
         if obj.api_usage_share is None:
             return "—"
@@ -101,7 +129,7 @@ class SalesforceConnectionAdmin(SystemWrittenAdmin):
 
     @admin.display(description="last error", ordering="last_error_at")
     def last_error_short(self, obj):
-        return Truncator(obj.last_error).chars(80) or "—"
+        return Truncator(obj.last_error).chars(50) or "—"
 
     @admin.action(description="Mark for reconnect")
     def mark_for_reconnect(self, request, queryset):
@@ -148,7 +176,7 @@ class LinkPushSettingAdmin(admin.ModelAdmin):
 
 @admin.register(BookingSync)
 class BookingSyncAdmin(SystemWrittenAdmin):
-    list_display = ("booking_label", "workspace", "event_state", "event", "who", "what", "pushed_at", "updated_at")
+    list_display = ("booking_label", "workspace", "event_state", "event", "who", "what", "pushed", "updated")
     list_filter = ("event_state", "workspace")
     search_fields = ("booking__uid", "booking__invitee_email", "booking__invitee_name", "sf_event_id", "sf_who_id", "sf_what_id", "sf_who_name", "sf_what_name")
     list_select_related = ("booking", "workspace__salesforce_connection")
@@ -156,10 +184,18 @@ class BookingSyncAdmin(SystemWrittenAdmin):
 
     @admin.display(description="booking", ordering="booking__start_at")
     def booking_label(self, obj):
-        return booking_summary(obj.booking)
+        return booking_cell(obj.booking)
 
     def _connection(self, obj):
         return getattr(obj.workspace, "salesforce_connection", None)
+
+    @admin.display(description="pushed", ordering="pushed_at")
+    def pushed(self, obj):
+        return short_time(obj.pushed_at)
+
+    @admin.display(description="updated", ordering="updated_at")
+    def updated(self, obj):
+        return short_time(obj.updated_at)
 
     @admin.display(description="Event", ordering="sf_event_id")
     def event(self, obj):
@@ -203,7 +239,7 @@ class SyncAttemptInline(admin.TabularInline):
 
 @admin.register(SyncOperation)
 class SyncOperationAdmin(SystemWrittenAdmin):
-    list_display = ("id", "booking_label", "change", "state_label", "attempts", "calls", "error_code", "error_short", "salesforce_ids", "updated_at")
+    list_display = ("id", "booking_label", "state_label", "attempts", "calls", "code", "salesforce_ids", "updated")
     list_display_links = ("id", "booking_label")
     list_filter = ("state", "kind", "trigger", "workspace", "error_code", "error_kind")
     search_fields = ("booking__uid", "booking__invitee_email", "booking__invitee_name", "error_message", "sf_ids")
@@ -222,30 +258,31 @@ class SyncOperationAdmin(SystemWrittenAdmin):
 
     @admin.display(description="booking", ordering="booking__start_at")
     def booking_label(self, obj):
-        return booking_summary(obj.booking)
-
-    @admin.display(description="change", ordering="trigger")
-    def change(self, obj):
-        return f"{obj.get_trigger_display()}{' (Notes)' if obj.kind == SyncOperation.Kind.RECAP else ''}"
+        return booking_cell(obj.booking)
 
     @admin.display(description="state", ordering="state")
     def state_label(self, obj):
-        return obj.get_state_display()
+        change = f"{obj.get_trigger_display()}{' (Notes)' if obj.kind == SyncOperation.Kind.RECAP else ''}"
+        return format_html('{}<br><span class="quiet">{}</span>', obj.get_state_display(), change)
+
+    @admin.display(description="error code", ordering="error_code")
+    def code(self, obj):
+        return wrappable_code(obj.error_code)
+
+    @admin.display(description="updated", ordering="updated_at")
+    def updated(self, obj):
+        return short_time(obj.updated_at)
 
     @admin.display(description="API calls", ordering="api_calls")
     def calls(self, obj):
         return api_calls_integer(obj.api_calls)
-
-    @admin.display(description="Salesforce said")
-    def error_short(self, obj):
-        return Truncator(obj.error_message).chars(SHORT) or "—"
 
     @admin.display(description="Salesforce ids")
     def salesforce_ids(self, obj):
         ids = [value for value in (obj.sf_ids or {}).values() if isinstance(value, str) and value]
         if not ids:
             return "—"
-        return format_html("<br>".join(["{}"] * len(ids)), *(sf_id_link(obj.connection, sf_id) for sf_id in ids))
+        return format_html_join(mark_safe("<br>"), "{}", ((sf_id_link(obj.connection, sf_id),) for sf_id in ids))  # nosec B308, B703
 
     @admin.action(description="Retry now")
     def retry_now(self, request, queryset):

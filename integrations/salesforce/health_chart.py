@@ -20,6 +20,11 @@ LABEL_EVERY = 5
 MUTED, GRID = "#5b6478", "#dfe3ea"
 
 
+def axis_top(value: float) -> int:
+    """The axis' top: four equal round steps (0, 2, 4, 6, 8) that reach at least value."""
+    return nice_ceiling(value / 4) * 4
+
+
 def nice_ceiling(value: float) -> int:
     """The smallest 1/2/5 × 10ⁿ at or above value (at least 1): round axis labels."""
     step = 1
@@ -66,7 +71,7 @@ def _frame(*, chart_id: str, title: str, desc: str, top: int, days: list[Day], b
 
 def operations_chart(days: list[Day]) -> SafeString:
     """Stacked bars per day: pushed, skipped, waiting, failed."""
-    top = nice_ceiling(max((d.total for d in days), default=0))
+    top = axis_top(max((d.total for d in days), default=0))
     bars = []
     for i, day in enumerate(days):
         y = TOP + PLOT_H
@@ -92,7 +97,7 @@ def api_calls_chart(days: list[Day], allotment: int | None) -> tuple[SafeString,
     stay readable; the second value says whether the allotment line is on the chart."""
     busiest = max((d.api_calls for d in days), default=0)
     shows_allotment = bool(allotment) and allotment <= max(busiest, 1) * 4
-    top = nice_ceiling(max(busiest, allotment if shows_allotment else 0))
+    top = axis_top(max(busiest, allotment if shows_allotment else 0))
     parts = []
     for i, day in enumerate(days):
         h = PLOT_H * day.api_calls / top

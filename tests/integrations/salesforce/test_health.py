@@ -187,9 +187,9 @@ def test_the_api_chart_draws_the_allotment_only_when_it_fits():
     assert not quiet_line and 'id="sf-allotment"' not in quiet_svg and "The org&#x27;s daily allotment is 15,000." in quiet_svg
 
 
-@pytest.mark.parametrize("value,top", [(0, 1), (1, 1), (3, 5), (7, 10), (11, 20), (15_000, 20_000)])
-def test_axis_tops_are_round(value, top):
-    assert health_chart.nice_ceiling(value) == top
+@pytest.mark.parametrize("value,top", [(0, 4), (1, 4), (3, 4), (7, 8), (11, 20), (15_000, 20_000), (1.6, 4)])
+def test_axis_tops_are_four_round_steps(value, top):
+    assert health_chart.axis_top(value) == top
 
 
 # ---- the settings page ---------------------------------------------------------------------------------

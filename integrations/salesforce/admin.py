@@ -5,8 +5,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.timezone import localtime
 
@@ -58,7 +57,8 @@ def wrappable_code(code: str):
     """FIELD_CUSTOM_VALIDATION_EXCEPTION may break after each underscore: the column stays narrow."""
     if not code:
         return "—"
-    return format_html_join(mark_safe("_<wbr>"), "{}", ((part,) for part in code.split("_")))  # nosec B308, B703  # a literal
+    parts = code.split("_")
+    return format_html("_<wbr>".join(["{}"] * len(parts)), *parts)
 
 
 def short_time(value):
@@ -282,7 +282,7 @@ class SyncOperationAdmin(SystemWrittenAdmin):
         ids = [value for value in (obj.sf_ids or {}).values() if isinstance(value, str) and value]
         if not ids:
             return "—"
-        return format_html_join(mark_safe("<br>"), "{}", ((sf_id_link(obj.connection, sf_id),) for sf_id in ids))  # nosec B308, B703
+        return format_html("<br>".join(["{}"] * len(ids)), *(sf_id_link(obj.connection, sf_id) for sf_id in ids))
 
     @admin.action(description="Retry now")
     def retry_now(self, request, queryset):

@@ -9,11 +9,12 @@ the SQL statement count of one render. SQLite in a temporary folder by default;
 --database-url postgres://… runs it on PostgreSQL (the database is flushed first: give it
 one of your own).
 
-    .venv/bin/python bench/sync_health.py [--operations 100000] [--runs 9] [--database-url URL]
+    .venv/bin/python bench/sync_health.py [--operations 100000] [--runs 9] [--database-url URL] [--keep | --reuse FILE]
 """
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -27,10 +28,11 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
 parser.add_argument("--operations", type=int, default=100_000)
 parser.add_argument("--runs", type=int, default=9)
 parser.add_argument("--database-url", default="")
-parser.add_argument("--keep", action="store_true", help="keep the SQLite file and print its path (for screenshots)")
+parser.add_argument("--keep", action="store_true", help="keep the SQLite file and print its path")
+parser.add_argument("--reuse", default="", help="a SQLite file a --keep run seeded: time it again without seeding")
 ARGS = parser.parse_args()
 
-WORK = Path(tempfile.mkdtemp(prefix="workestra-health-bench-"))
+WORK = Path(ARGS.reuse).parent if ARGS.reuse else Path(tempfile.mkdtemp(prefix="workestra-health-bench-"))
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 if ARGS.database_url:
@@ -120,11 +122,17 @@ def _insert(rows, rng, now):
 def main():
     setup_test_environment()  # the test client's host is allowed; nothing else changes
     call_command("migrate", verbosity=0)
-    if ARGS.database_url:
-        call_command("flush", interactive=False, verbosity=0)
-    began = time.monotonic()
-    admin = seed(ARGS.operations)
-    print(f"Seeded {SyncOperation.objects.count():,} operations on {db.vendor} in {time.monotonic() - began:.1f} s")
+    if ARGS.reuse:
+        from workestra.models import User
+
+        admin = User.objects.get(email="admin@bench.test")
+        print(f"Reusing {SyncOperation.objects.count():,} operations on {db.vendor} ({ARGS.reuse})")
+    else:
+        if ARGS.database_url:
+            call_command("flush", interactive=False, verbosity=0)
+        began = time.monotonic()
+        admin = seed(ARGS.operations)
+        print(f"Seeded {SyncOperation.objects.count():,} operations on {db.vendor} in {time.monotonic() - began:.1f} s")
     if db.vendor == "postgresql":
         with db.cursor() as cursor:
             cursor.execute("ANALYZE")
@@ -142,11 +150,14 @@ def main():
         client.get(url)
     print(f"Settings page with sync health, {ARGS.runs} renders: median {statistics.median(times):.1f} ms, "
           f"min {min(times):.1f} ms, max {max(times):.1f} ms; {len(queries)} SQL statements per render")
-    slowest = sorted(queries.captured_queries, key=lambda q: float(q["time"]), reverse=True)[:3]
-    for query in slowest:
-        print(f"  {float(query['time']) * 1000:6.1f} ms  {query['sql'][:110]}")
-    if ARGS.keep:
-        print(f"Kept {WORK / 'bench.sqlite3'}")
+    sql_ms = sum(float(q["time"]) for q in queries.captured_queries) * 1000
+    print(f"  of which SQL {sql_ms:.0f} ms; the slowest statements:")
+    for query in sorted(queries.captured_queries, key=lambda q: float(q["time"]), reverse=True)[:4]:
+        print(f"  {float(query['time']) * 1000:6.1f} ms  {query['sql'][:160]}")
+    if ARGS.keep and not ARGS.database_url:
+        print(f"Kept {WORK / 'bench.sqlite3'} (time it again with --reuse)")
+    elif not ARGS.reuse:
+        shutil.rmtree(WORK, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -187,18 +187,36 @@ def held_count(*, workspace) -> int:
 def booking_to_event(*, workspace, now: datetime | None = None, window: timedelta = LATENCY_WINDOW) -> Latency:
     """p50 / p95 of created_at → finished_at over the window's pushed Event creates (a booking's
     first push: its row is written in the booking's own transaction, so created_at is when it
-    was booked). Backfills are left out: they measure when Salesforce was connected."""
+    was booked; only booking rows have that trigger). Backfills are left out: they measure when
+    Salesforce was connected."""
     since = (now or timezone.now()) - window
     rows = (
         SyncOperation.objects.filter(
-            workspace=workspace, created_at__gte=since, state=State.PUSHED, kind=SyncOperation.Kind.BOOKING,
-            trigger=Trigger.CONFIRMED, finished_at__isnull=False,
+            workspace=workspace, created_at__gte=since, state=State.PUSHED, trigger=Trigger.CONFIRMED, finished_at__isnull=False,
         )
+        .annotate(ms=MillisecondsBetween("created_at", "finished_at"))
         .order_by("-created_at")
-        .values_list("created_at", "finished_at")[:LATENCY_SAMPLE_LIMIT]
+        .values_list("ms", flat=True)[:LATENCY_SAMPLE_LIMIT]
     )
-    durations = sorted(finished - created for created, finished in rows)
-    return Latency(percentile(durations, 50), percentile(durations, 95), len(durations))
+    durations = sorted(rows)
+    p50, p95 = percentile(durations, 50), percentile(durations, 95)
+    as_delta = lambda ms: None if ms is None else timedelta(milliseconds=round(ms))  # noqa: E731
+    return Latency(as_delta(p50), as_delta(p95), len(durations))
+
+
+class MillisecondsBetween(Func):
+    """end - start in milliseconds, as a number the database computes: reading two datetimes
+    per row into Python costs more than the query on SQLite (it parses every one)."""
+
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        start, end = (compiler.compile(e) for e in self.get_source_expressions())
+        return f"((julianday({end[0]}) - julianday({start[0]})) * 86400000.0)", (*end[1], *start[1])
+
+    def as_postgresql(self, compiler, connection, **extra):
+        start, end = (compiler.compile(e) for e in self.get_source_expressions())
+        return f"(EXTRACT(EPOCH FROM ({end[0]} - {start[0]})) * 1000.0)", (*end[1], *start[1])
 
 
 def percentile(values: list, pct: float):

@@ -236,11 +236,14 @@ class SyncOperation(models.Model):
         indexes = [
             models.Index(fields=["connection", "state", "next_attempt_at"]),
             models.Index(fields=["booking", "kind", "state"]),
-            # Sync health, per workspace: counts and API calls per day and state, outbox lag and
-            # booking → Event times are index-only range reads of the first; the failed rows
-            # grouped by error code (and their bookings) of the second.
-            models.Index(fields=["workspace", "state", "created_at", "api_calls"], name="sfop_health_state_created"),
+            # Sync health, per workspace, each read index-only: counts and API calls per day and
+            # state, outbox lag and booking → Event times (the first); failed rows grouped by
+            # error code with their bookings (the second); the latest errors (the third).
+            models.Index(
+                fields=["workspace", "state", "created_at", "api_calls", "trigger", "finished_at"], name="sfop_health_state_created"
+            ),
             models.Index(fields=["workspace", "state", "error_code", "booking"], name="sfop_health_state_code"),
+            models.Index(fields=["workspace", "state", "updated_at"], name="sfop_health_state_updated"),
         ]
 
     def __str__(self):

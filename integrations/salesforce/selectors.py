@@ -1,10 +1,10 @@
 """Reads: the workspace's connection, user mapping, link toggles, booking sync states."""
 from dataclasses import dataclass
 
-from django.db.models import Max, Q
+from django.db.models import Max
 
-from .models import LinkPushSetting, SalesforceConnection, SalesforceUser, SyncOperation, UserMappingOverride
 from . import payloads
+from .models import LinkPushSetting, SalesforceConnection, SalesforceUser, SyncOperation, UserMappingOverride
 from .records import RecordLink, record_link
 
 
@@ -95,16 +95,17 @@ def open_operations_count(connection: SalesforceConnection) -> int:
     return connection.operations.filter(state__in=SyncOperation.OPEN_STATES).count()
 
 
-def recent_errors(connection: SalesforceConnection, limit: int = 10):
-    # Only failed and still-open rows carry an error (a push that succeeds clears it): naming
-    # their states lets the (connection, state, …) index find them among a big outbox.
-    states = (SyncOperation.State.FAILED, *SyncOperation.OPEN_STATES)
-    return (
-        connection.operations.filter(state__in=states)
-        .filter(Q(state=SyncOperation.State.FAILED) | ~Q(error_message=""))
-        .select_related("booking__salesforce_sync")
-        .order_by("-updated_at")[:limit]
-    )
+def recent_errors(connection: SalesforceConnection, limit: int = 10) -> list[SyncOperation]:
+    """The latest failed rows and open rows carrying an error (a push that succeeds clears
+    it), newest first. Two short index reads: failed rows by (workspace, state, updated_at)
+    backwards, and the few open rows; never a sort of the whole outbox."""
+    rows = SyncOperation.objects.filter(workspace_id=connection.workspace_id).order_by("-updated_at")
+    failed = rows.filter(state=SyncOperation.State.FAILED).values_list("pk", flat=True)[:limit]
+    retrying = rows.filter(state__in=SyncOperation.OPEN_STATES).exclude(error_message="").values_list("pk", flat=True)[:limit]
+    # Ids first, rows after: joined in one query, SQLite would plan the join before the limit.
+    ids = [*failed, *retrying]
+    found = SyncOperation.objects.filter(pk__in=ids).select_related("booking__salesforce_sync").order_by("-updated_at", "-id")
+    return list(found[:limit])
 
 
 def sync_record_links(connection: SalesforceConnection, sync) -> list[RecordLink]:

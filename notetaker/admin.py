@@ -4,8 +4,10 @@ the change time that decides "edited since the last push" stays true. The push o
 themselves are in the Salesforce admin (SyncOperation)."""
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
+from django.utils.html import format_html
 
 from bookings.admin import booking_cell
+from integrations.salesforce.admin import sf_id_link
 from integrations.salesforce.models import SyncOperation
 
 from .models import ActionItem, Recap, RecapDelivery, RecapNoteLink
@@ -44,7 +46,7 @@ class RecapDeliveryInline(ReadOnlyInline):
 class RecapAdmin(admin.ModelAdmin):
     list_display = ["booking_label", "workspace", "updated_at", "source", "note_ids", "push_state"]
     list_filter = ["source", "booking__workspace"]
-    list_select_related = ["booking__workspace"]
+    list_select_related = ["booking__workspace__salesforce_connection"]
     search_fields = ["booking__uid", "booking__invitee_email", "booking__invitee_name"]
     fields = ["booking", "summary", "source", "edited_by", "content_changed_at", "created_at", "updated_at"]
     inlines = [ActionItemInline, RecapNoteLinkInline, RecapDeliveryInline]
@@ -78,7 +80,12 @@ class RecapAdmin(admin.ModelAdmin):
 
     @admin.display(description="Salesforce Notes")
     def note_ids(self, obj):
-        return ", ".join(f"{link.target}: {link.note_id}" for link in obj.note_links.all() if link.note_id) or "—"
+        connection = getattr(obj.booking.workspace, "salesforce_connection", None)
+        links = [link for link in obj.note_links.all() if link.note_id]
+        if not links:
+            return "—"
+        cells = [(link.get_target_display(), sf_id_link(connection, link.note_id)) for link in links]
+        return format_html("<br>".join(["{}: {}"] * len(cells)), *(part for cell in cells for part in cell))
 
     @admin.display(description="Push state", ordering="latest_push_state")
     def push_state(self, obj):

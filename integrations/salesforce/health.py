@@ -171,12 +171,16 @@ def failed_in_group(*, workspace, error_code: str):
     return SyncOperation.objects.filter(workspace=workspace, state=State.FAILED, error_code=error_code)
 
 
-def outbox_lag(*, workspace, now: datetime | None = None) -> timedelta | None:
-    """Age of the oldest row waiting to be sent (pending or being sent); None when none waits."""
+def outbox_lag(*, connection, now: datetime | None = None) -> timedelta | None:
+    """How long the longest-waiting due row has waited: now minus the earliest next_attempt_at
+    of pending (or being sent) rows that are due. A new row is due when written, so for it this
+    is its age; a retried row counts from its retry time, not from its booking weeks ago. None
+    when nothing due waits. One read of the (connection, state, next_attempt_at) index."""
+    now = now or timezone.now()
     oldest = SyncOperation.objects.filter(
-        workspace=workspace, state__in=(State.PENDING, State.IN_PROGRESS)
-    ).aggregate(oldest=Min("created_at"))["oldest"]
-    return None if oldest is None else max((now or timezone.now()) - oldest, timedelta(0))
+        connection=connection, state__in=(State.PENDING, State.IN_PROGRESS), next_attempt_at__lte=now
+    ).aggregate(oldest=Min("next_attempt_at"))["oldest"]
+    return None if oldest is None else max(now - oldest, timedelta(0))
 
 
 def held_count(*, workspace) -> int:

@@ -44,7 +44,7 @@ def health_context(*, workspace, connection, user) -> dict:
         "totals": {name: sum(getattr(d, name) for d in days) for name in ("pushed", "failed", "skipped", "waiting")},
         "api_calls_total": sum(d.api_calls for d in days),
         "groups": health.error_groups(workspace=workspace),
-        "lag": health.outbox_lag(workspace=workspace),
+        "lag": health.outbox_lag(connection=connection),
         "held": health.held_count(workspace=workspace),
         "latency": health.booking_to_event(workspace=workspace),
         "export_from": (today - timedelta(days=health.CHART_DAYS - 1)).isoformat(),

@@ -126,15 +126,18 @@ def test_error_groups_cost_the_same_queries_for_any_number_of_rows(connection, b
     assert [g.count for g in groups] == [10, 10, 10]
 
 
-def test_outbox_lag_is_the_age_of_the_oldest_pending_row(connection, booking):
+def test_outbox_lag_is_how_long_the_oldest_due_row_has_waited(connection, booking):
     now = timezone.now()
-    assert health.outbox_lag(workspace=connection.workspace, now=now) is None
-    op(connection, booking, State.PENDING, created_at=now - timedelta(seconds=42))
-    op(connection, booking, State.PENDING, created_at=now - timedelta(seconds=5))
+    assert health.outbox_lag(connection=connection, now=now) is None
+    op(connection, booking, State.PENDING, next_attempt_at=now - timedelta(seconds=42), created_at=now - timedelta(seconds=42))
+    op(connection, booking, State.PENDING, next_attempt_at=now - timedelta(seconds=5), created_at=now - timedelta(seconds=5))
+    # Booked weeks ago, retried by support a few seconds ago: it has waited since the retry.
+    op(connection, booking, State.PENDING, next_attempt_at=now - timedelta(seconds=3), created_at=now - timedelta(days=20))
+    op(connection, booking, State.PENDING, next_attempt_at=now + timedelta(minutes=5), created_at=now - timedelta(hours=1))  # backing off
     op(connection, booking, State.WAITING_RECONNECT, created_at=now - timedelta(days=3))  # held, not lag
     op(connection, booking, State.DEFERRED, created_at=now - timedelta(days=3))
 
-    assert health.outbox_lag(workspace=connection.workspace, now=now) == timedelta(seconds=42)
+    assert health.outbox_lag(connection=connection, now=now) == timedelta(seconds=42)
     assert health.held_count(workspace=connection.workspace) == 2
 
 
@@ -196,7 +199,8 @@ def test_axis_tops_are_four_round_steps(value, top):
 # ---- the settings page ---------------------------------------------------------------------------------
 def test_admins_see_sync_health_on_the_settings_page(client, admin_user, connection, booking, other_world):
     op(connection, booking, State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION", error_message="Assigned To ID: owner cannot be blank: [OwnerId]")
-    op(connection, booking, State.PENDING, created_at=timezone.now() - timedelta(minutes=3, seconds=5))
+    waited = timezone.now() - timedelta(minutes=3, seconds=5)
+    op(connection, booking, State.PENDING, created_at=waited, next_attempt_at=waited)
     client.force_login(admin_user)
 
     response = client.get(SETTINGS)

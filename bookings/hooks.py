@@ -29,7 +29,7 @@ class Banner:
 @dataclass(frozen=True)
 class Badge:
     label: str
-    level: str = "info"  # "ok" | "info" | "warning" | "error"
+    level: str = "info"  # "ok" | "info" | "warning" | "error" | "neutral"
     detail: str = ""
     url: str = ""  # the record the badge is about, in the other app (e.g. the Salesforce Event)
     url_label: str = ""

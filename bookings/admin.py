@@ -2,9 +2,25 @@
 changes go through bookings.services (the cancel action below) so that the history is
 recorded and listeners such as the Salesforce outbox hear about them."""
 from django.contrib import admin, messages
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from . import deletion, services
 from .models import AvailabilityRule, Booking, BookingChange, BookingLink
+
+
+def booking_summary(booking) -> str:
+    """How support recognises a booking in any admin list: 'Jane Roe · 3 Dec 2026, 14:00 UTC'."""
+    return f"{booking.invitee_name} · {date_format(localtime(booking.start_at), 'j M Y, H:i T')}"
+
+
+def booking_cell(booking):
+    """booking_summary on two lines, for list columns: the name, then the time (no wrap)."""
+    return format_html(
+        '{}<br><span class="quiet" style="white-space:nowrap">{}</span>',
+        booking.invitee_name, date_format(localtime(booking.start_at), "j M Y, H:i T"),
+    )
 
 
 class AvailabilityRuleInline(admin.TabularInline):
@@ -39,7 +55,8 @@ class BookingChangeInline(admin.TabularInline):
 
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
-    list_display = ["uid", "invitee_name", "invitee_email", "host", "link", "start_at", "status", "workspace"]
+    list_display = ["invitee_and_time", "invitee_email", "host", "link", "status", "workspace", "created_at"]
+    list_display_links = ["invitee_and_time"]
     list_filter = ["status", "workspace", "host"]
     list_select_related = ["host", "link", "workspace"]
     search_fields = ["uid", "invitee_email", "invitee_name", "host__email"]
@@ -63,6 +80,10 @@ class BookingAdmin(admin.ModelAdmin):
         objects: the admin explains why and offers no confirm button."""
         to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         return to_delete, model_count, perms_needed, list(protected) + deletion.deletion_refusals(objs)
+
+    @admin.display(description="Booking", ordering="start_at")
+    def invitee_and_time(self, obj):
+        return booking_cell(obj)
 
     @admin.action(description="Cancel selected bookings (sends the cancellation like the invitee would)")
     def cancel_bookings(self, request, queryset):

@@ -25,13 +25,19 @@ class Banner:
     message: str
     action_url: str = ""
     action_label: str = ""
+    # "post": the action is a form (e.g. start a reconnect) with these hidden fields.
+    action_method: str = "get"
+    action_fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class Badge:
     label: str
-    level: str = "info"  # "ok" | "info" | "warning" | "error"
+    level: str = "info"  # "ok" | "info" | "warning" | "error" | "neutral"
     detail: str = ""
+    url: str = ""  # the record the badge is about, in the other app (e.g. the Salesforce Event)
+    url_label: str = ""
+    note: str = ""  # a short second line, e.g. the matched records' names
 
 
 @dataclass(frozen=True)

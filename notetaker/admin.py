@@ -4,6 +4,8 @@ the change time that decides "edited since the last push" stays true. The push o
 themselves are in the CRM's admin (for Salesforce: SyncOperation)."""
 from django.contrib import admin
 
+from bookings.admin import booking_cell
+
 from . import hooks
 from .models import ActionItem, Recap, RecapDelivery, RecapNoteLink
 
@@ -39,10 +41,10 @@ class RecapDeliveryInline(ReadOnlyInline):
 
 @admin.register(Recap)
 class RecapAdmin(admin.ModelAdmin):
-    list_display = ["booking_uid", "workspace", "updated_at", "source", "note_ids", "push_state"]
+    list_display = ["booking_label", "workspace", "updated_at", "source", "note_ids", "push_state"]
     list_filter = ["source", "booking__workspace"]
     list_select_related = ["booking__workspace"]
-    search_fields = ["booking__uid", "booking__invitee_email"]
+    search_fields = ["booking__uid", "booking__invitee_email", "booking__invitee_name"]
     fields = ["booking", "summary", "source", "edited_by", "content_changed_at", "created_at", "updated_at"]
     inlines = [ActionItemInline, RecapNoteLinkInline, RecapDeliveryInline]
     date_hierarchy = "updated_at"
@@ -58,9 +60,12 @@ class RecapAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="Booking", ordering="booking__uid")
-    def booking_uid(self, obj):
-        return obj.booking.uid
+    def has_delete_permission(self, request, obj=None):
+        return False  # written by the notetaker and the host's edit; deleting the booking removes it
+
+    @admin.display(description="Booking", ordering="booking__start_at")
+    def booking_label(self, obj):
+        return booking_cell(obj.booking)
 
     @admin.display(description="Workspace", ordering="booking__workspace__slug")
     def workspace(self, obj):

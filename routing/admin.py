@@ -62,3 +62,6 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record of where an invitee was sent; written by the public form only

@@ -51,7 +51,10 @@ def key_from_label(label: str) -> str:
 
 
 class RouteForm(forms.Form):
-    action = forms.ChoiceField(label="Then", choices=BLANK + Route.Action.choices, required=False)
+    # data-action-select: static/js/routing_builder.js shows only the chosen action's fields.
+    action = forms.ChoiceField(
+        label="Then", choices=BLANK + Route.Action.choices, required=False, widget=forms.Select(attrs={"data-action-select": ""})
+    )
     link = forms.ModelChoiceField(
         queryset=None,
         required=False,
@@ -99,6 +102,7 @@ class FallbackForm(forms.Form):
         label="Otherwise",
         choices=BLANK + [(Route.Action.BOOKING_LINK, "Go to a booking link"), (Route.Action.MESSAGE, "Show a message")],
         required=False,
+        widget=forms.Select(attrs={"data-action-select": ""}),
     )
     link = RouteForm.base_fields["link"]
     message = RouteForm.base_fields["message"]

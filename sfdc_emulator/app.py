@@ -45,6 +45,8 @@ def handle(app, request):
         return control_api.handle(app, request)
     if path == "/_records" or path.startswith("/_records/"):
         return browser.handle(app, request)
+    if path.startswith("/lightning/r/"):
+        return browser.lightning_record(app, request)
     if path == "/favicon.ico":
         return text_response(404, "Not Found")
     call = {"method": request.method, "path": path, "query": request.query_string,

@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 from . import ids, schema
 from .pages import esc, page, table
-from .web import html_response, is_loopback, text_response
+from .web import html_response, is_loopback, redirect, text_response
 
 TABS = ("Event", "Note", "ContentNote", "Contact", "Lead", "Account", "Opportunity", "User")
 DESCRIPTION_LINES = 3
@@ -29,6 +29,23 @@ def handle(app, request):
               f"{'hide' if show_deleted else 'show'} deleted</a>")
     body = f"<nav>{nav}</nav><p class='muted'>{toggle}</p>" + table(headers, cells)
     return html_response(200, page(f"Records - {tab}", body, refresh_seconds=5))
+
+
+# Lightning record pages (`/lightning/r/<sObject>/<Id>/view`, the "Record Page" pageReference's
+# URL format) are what Workestra's "Open in Salesforce" links open; here they land on the tab
+# of the records browser that lists that object. An Enhanced Note opens as its ContentDocument.
+LIGHTNING_TABS = {"ContentDocument": "Note", "ContentNote": "Note"}
+
+
+def lightning_record(app, request):
+    if not is_loopback(request.client_ip):
+        return text_response(403, "The records browser only answers loopback clients")
+    parts = request.path.strip("/").split("/")  # lightning, r, <sObject>, <Id>, view
+    sobject = parts[2] if len(parts) >= 4 else ""
+    tab = LIGHTNING_TABS.get(sobject, sobject)
+    if tab not in TABS:
+        return text_response(404, f"No records browser tab for {sobject or 'that record'}")
+    return redirect(f"/_records/?tab={quote(tab)}")
 
 
 def _events(_, rows, names):

@@ -8,10 +8,11 @@ from bookings import hooks
 from bookings.selectors import booking_is_managed_by
 from bookings.timezones import user_zone
 
-from . import selectors
-from .models import BookingSync, LinkPushSetting, SyncOperation
+from . import records, selectors
+from .models import BookingSync, LinkPushSetting, SalesforceConnection, SyncOperation
 
 State = SyncOperation.State
+Status = SalesforceConnection.Status
 EventState = BookingSync.EventState
 LABEL_MESSAGE_LENGTH = 80
 
@@ -26,12 +27,19 @@ def calendar_banners(request) -> list[hooks.Banner]:
     settings_url = reverse("salesforce:settings")
     banners = []
     if connection.needs_reconnect:
-        message = "Salesforce is disconnected: bookings are waiting to be pushed. "
+        # The settings page's word for this state, so one state has one name everywhere.
+        message = f"Salesforce: {Status.NEEDS_RECONNECT.label}. Bookings are waiting to be pushed; nothing has been dropped. "
         if is_admin:
-            message += "Reconnect to send them; nothing has been dropped."
-            banners.append(hooks.Banner("error", message, action_url=settings_url, action_label="Reconnect"))
+            message += "Reconnect to send them."
+            banners.append(
+                hooks.Banner(
+                    "error", message, action_url=reverse("salesforce:connect"), action_label="Reconnect",
+                    action_method="post",
+                    action_fields=(("environment", connection.environment), ("confirm_replace", "1")),
+                )
+            )
         else:
-            message += "Ask a workspace admin to reconnect Salesforce; nothing has been dropped."
+            message += "Ask a workspace admin to reconnect Salesforce."
             banners.append(hooks.Banner("error", message))
     elif connection.is_connected and connection.is_deferred:
         until = date_format(localtime(connection.deferred_until, user_zone(request.user)), "H:i T")
@@ -41,32 +49,44 @@ def calendar_banners(request) -> list[hooks.Banner]:
 
 
 def booking_badges(request, bookings) -> dict[int, hooks.Badge]:
-    """One badge per booking, from three queries for the whole list."""
+    """One badge per booking, from four queries for the whole list (three without a connection)."""
     bookings = list(bookings)
     if not bookings or request.workspace is None:
         return {}
-    if selectors.connection_for_workspace(request.workspace) is None:
-        return {}
+    connection = selectors.connection_for_workspace(request.workspace)
+    if connection is None:
+        return {b.pk: hooks.Badge(NOT_CONNECTED_LABEL, "neutral") for b in bookings}
     operations = selectors.latest_operations(bookings)
     syncs = {s.booking_id: s for s in BookingSync.objects.filter(booking_id__in=[b.pk for b in bookings])}
     toggled_off = set(
         LinkPushSetting.objects.filter(link_id__in={b.link_id for b in bookings}, push_enabled=False).values_list("link_id", flat=True)
     )
-    badges = {}
-    for booking in bookings:
-        badge = booking_badge(operations.get(booking.pk), syncs.get(booking.pk), link_off=booking.link_id in toggled_off)
-        if badge is not None:
-            badges[booking.pk] = badge
-    return badges
+    return {
+        booking.pk: booking_badge(
+            operations.get(booking.pk), syncs.get(booking.pk), link_off=booking.link_id in toggled_off, connection=connection
+        )
+        for booking in bookings
+    }
 
 
-def booking_badge(op: SyncOperation | None, sync: BookingSync | None, *, link_off: bool) -> hooks.Badge | None:
+NOT_CONNECTED_LABEL = "Salesforce: not pushed: no Salesforce connection"
+
+
+def booking_badge(
+    op: SyncOperation | None, sync: BookingSync | None, *, link_off: bool, connection: SalesforceConnection | None = None
+) -> hooks.Badge:
+    """Every booking gets a badge: a host never has to guess why one is not in Salesforce."""
     if op is None and sync is None:
         if link_off:
-            return hooks.Badge("Salesforce: not pushed (link toggle off)", "info")
-        return None
+            return hooks.Badge("Salesforce: not pushed: link toggle off", "neutral", "The link's Push to Salesforce toggle was off when this was booked.")
+        if connection is not None and connection.status == Status.DISCONNECTED:
+            return hooks.Badge("Salesforce: not pushed: Salesforce disconnected", "neutral")
+        return hooks.Badge(
+            "Salesforce: not pushed: booked before Salesforce was connected", "neutral",
+            "Booked while Salesforce was not connected (or the link's toggle was off then).",
+        )
     if op is None or op.state in (State.PUSHED, State.COALESCED):
-        return _event_badge(sync, op)
+        return _event_badge(sync, op, instance_url=connection.instance_url if connection else "")
     if op.state in (State.PENDING, State.IN_PROGRESS):
         return hooks.Badge("Salesforce: pending", "info", op.outcome)
     if op.state == State.WAITING_RECONNECT:
@@ -79,13 +99,16 @@ def booking_badge(op: SyncOperation | None, sync: BookingSync | None, *, link_of
     return hooks.Badge(f"Salesforce: failed: {_short(message)}", "error", message)
 
 
-def _event_badge(sync: BookingSync | None, op: SyncOperation | None) -> hooks.Badge:
+def _event_badge(sync: BookingSync | None, op: SyncOperation | None, *, instance_url: str = "") -> hooks.Badge:
     state = sync.event_state if sync else EventState.NONE
     warning = sync.warnings if sync else ""
-    if state == EventState.LIVE:
-        return hooks.Badge("Salesforce: pushed", "warning" if warning else "ok", f"Event {sync.sf_event_id}. {warning}".strip())
-    if state == EventState.CLOSED:
-        return hooks.Badge("Salesforce: Event marked cancelled", "ok", f"Event {sync.sf_event_id}")
+    if state in (EventState.LIVE, EventState.CLOSED):
+        link = records.record_link(instance_url, sync.sf_event_id)
+        names = " · ".join(filter(None, [sync.sf_who_name, sync.sf_what_name]))
+        extra = {"url": link.url if link else "", "url_label": "Open in Salesforce", "note": names}
+        if state == EventState.LIVE:
+            return hooks.Badge("Salesforce: pushed", "warning" if warning else "ok", f"Event {sync.sf_event_id}. {warning}".strip(), **extra)
+        return hooks.Badge("Salesforce: Event marked cancelled", "ok", f"Event {sync.sf_event_id}", **extra)
     if state == EventState.DELETED:
         return hooks.Badge("Salesforce: Event deleted", "ok")
     return hooks.Badge("Salesforce: nothing to send", "info", op.outcome if op else "")
@@ -103,13 +126,15 @@ def booking_panel(request, booking) -> hooks.Panel | None:
     sync = BookingSync.objects.filter(booking=booking).first()
     if not operations and sync is None:
         return None
+    connection = selectors.connection_for_workspace(booking.workspace_id)
     last_error = next((op for op in operations if op.error_message), None)
     context = {
         "booking": booking,
         "sync": sync,
+        "records": selectors.booking_records(connection, booking, sync) if connection and sync else [],
         "operations": operations,
         "last_error": last_error,
-        "badge": booking_badge(operations[0] if operations else None, sync, link_off=False),
+        "badge": booking_badge(operations[0] if operations else None, sync, link_off=False, connection=connection),
         "zone": user_zone(request.user),
     }
     return hooks.Panel("salesforce/booking_panel.html", context)

@@ -20,6 +20,8 @@ class Match:
     what_id: str | None = None
     explanation: str = ""
     warnings: tuple[str, ...] = ()
+    who_name: str = ""
+    what_name: str = ""
 
     @property
     def found(self) -> bool:
@@ -106,15 +108,15 @@ def _match_one(email: str, contacts: list[dict], leads: list[dict], opportunitie
             explanation += (
                 f"; Opportunity {opportunity['Name']}: the contact's account's most recently modified open opportunity"
             )
-            return Match(contact["Id"], opportunity["Id"], explanation, warnings)
+            return Match(contact["Id"], opportunity["Id"], explanation, warnings, contact["Name"], opportunity["Name"])
         if account_id:
             account_name = (contact.get("Account") or {}).get("Name") or account_id
             explanation += f"; Account {account_name}: the contact's account (it has no open opportunity)"
-            return Match(contact["Id"], account_id, explanation, warnings)
-        return Match(contact["Id"], None, explanation + "; the contact has no account", warnings)
+            return Match(contact["Id"], account_id, explanation, warnings, contact["Name"], account_name)
+        return Match(contact["Id"], None, explanation + "; the contact has no account", warnings, contact["Name"])
     if leads:
         lead = leads[0]
         explanation = f"Lead {lead['Name']}: email matched an unconverted lead (an Event on a lead takes no account or opportunity)"
         warnings = (f"{len(leads)} leads have the email {email}; the oldest one was used.",) if len(leads) > 1 else ()
-        return Match(lead["Id"], None, explanation, warnings)
+        return Match(lead["Id"], None, explanation, warnings, lead["Name"])
     return Match(explanation=f"No matching contact or lead: no contact or unconverted lead has the email {email}")

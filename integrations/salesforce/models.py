@@ -194,6 +194,10 @@ class BookingSync(models.Model):
     sf_owner_id = models.CharField(max_length=18, blank=True)
     sf_who_id = models.CharField(max_length=18, blank=True)
     sf_what_id = models.CharField(max_length=18, blank=True)
+    # The matched records' names as Salesforce had them at the push, so pages show "Jane Roe"
+    # rather than an id without an API call per page view.
+    sf_who_name = models.CharField(max_length=255, blank=True)
+    sf_what_name = models.CharField(max_length=255, blank=True)
     pushed_start_at = models.DateTimeField(null=True, blank=True)
     match_explanation = models.TextField(blank=True)
     warnings = models.TextField(blank=True)
@@ -275,6 +279,14 @@ class SyncOperation(models.Model):
             models.Index(
                 fields=["finished_at"], condition=Q(finished_at__isnull=False), name="sf_op_finished",
             ),
+            # Sync health, per workspace, each read index-only: counts and API calls per day and
+            # state, outbox lag and booking → Event times (the first); failed rows grouped by
+            # error code with their bookings (the second); the latest errors (the third).
+            models.Index(
+                fields=["workspace", "state", "created_at", "api_calls", "trigger", "finished_at"], name="sfop_health_state_created"
+            ),
+            models.Index(fields=["workspace", "state", "error_code", "booking"], name="sfop_health_state_code"),
+            models.Index(fields=["workspace", "state", "updated_at"], name="sfop_health_state_updated"),
         ]
 
     def __str__(self):

@@ -191,6 +191,7 @@ class BookingPush:
             if sync.sf_event_id:
                 self._note(sync, f"Event {sync.sf_event_id} had been deleted in Salesforce; a new Event was created.")
             sync.match_explanation = match.explanation
+            sync.sf_who_name, sync.sf_what_name = match.who_name, match.what_name
             sync.sf_owner_id, sync.sf_who_id, sync.sf_what_id = owner_id, match.who_id or "", match.what_id or ""
             ready.append((sync, payloads.event_fields(booking, owner_id=owner_id, who_id=match.who_id, what_id=match.what_id)))
         for batch in chunks(ready):

@@ -1,9 +1,11 @@
 """Reads: the workspace's connection, user mapping, link toggles, booking sync states."""
 from dataclasses import dataclass
 
-from django.db.models import Max, Q
+from django.db.models import Max
 
+from . import payloads
 from .models import LinkPushSetting, SalesforceConnection, SalesforceUser, SyncOperation, UserMappingOverride
+from .records import RecordLink, record_link
 
 
 def connection_for_workspace(workspace) -> SalesforceConnection | None:
@@ -95,9 +97,55 @@ def open_operations_count(connection: SalesforceConnection) -> int:
     return connection.operations.filter(state__in=SyncOperation.OPEN_STATES).count()
 
 
-def recent_errors(connection: SalesforceConnection, limit: int = 10):
-    return (
-        connection.operations.filter(Q(state=SyncOperation.State.FAILED) | ~Q(error_message=""))
-        .select_related("booking")
-        .order_by("-updated_at")[:limit]
-    )
+def recent_errors(connection: SalesforceConnection, limit: int = 10) -> list[SyncOperation]:
+    """The latest failed rows and open rows carrying an error (a push that succeeds clears
+    it), newest first. Two short index reads: failed rows by (workspace, state, updated_at)
+    backwards, and the few open rows; never a sort of the whole outbox."""
+    rows = SyncOperation.objects.filter(workspace_id=connection.workspace_id).order_by("-updated_at")
+    failed = rows.filter(state=SyncOperation.State.FAILED).values_list("pk", flat=True)[:limit]
+    retrying = rows.filter(state__in=SyncOperation.OPEN_STATES).exclude(error_message="").values_list("pk", flat=True)[:limit]
+    # Ids first, rows after: joined in one query, SQLite would plan the join before the limit.
+    ids = [*failed, *retrying]
+    found = SyncOperation.objects.filter(pk__in=ids).select_related("booking__salesforce_sync").order_by("-updated_at", "-id")
+    return list(found[:limit])
+
+
+def sync_record_links(connection: SalesforceConnection, sync) -> list[RecordLink]:
+    """The Event and the matched records of a BookingSync (no query: names are on the row)."""
+    if sync is None:
+        return []
+    pairs = ((sync.sf_event_id, ""), (sync.sf_who_id, sync.sf_who_name), (sync.sf_what_id, sync.sf_what_name))
+    return [link for sf_id, name in pairs if (link := record_link(connection.instance_url, sf_id, name))]
+
+
+@dataclass(frozen=True)
+class BookingRecord:
+    role: str  # what the record is to the booking: "Event", "Contact", "Opportunity", "Owner", "Note on the contact"
+    link: RecordLink
+
+
+def booking_records(connection: SalesforceConnection, booking, sync) -> list[BookingRecord]:
+    """The Salesforce records a booking touches, with names and Lightning links: its Event, the
+    matched Contact/Lead, the Opportunity/Account, the Event's owner and the recap's Notes."""
+    from notetaker.models import RecapNoteLink
+
+    instance = connection.instance_url
+    rows: list[BookingRecord] = []
+    owner_name = ""
+    if sync.sf_owner_id:
+        owner = connection.org_users.filter(sf_id=sync.sf_owner_id).only("name").first()
+        owner_name = owner.name if owner else ""
+    for sf_id, name, role in (
+        (sync.sf_event_id, payloads.event_subject(booking), "Event"),
+        (sync.sf_who_id, sync.sf_who_name, ""),
+        (sync.sf_what_id, sync.sf_what_name, ""),
+        (sync.sf_owner_id, owner_name, "Owner"),
+    ):
+        if link := record_link(instance, sf_id, name):
+            rows.append(BookingRecord(role or link.label, link))
+    notes = RecapNoteLink.objects.filter(recap__booking=booking, org_id__in=("", connection.org_id)).exclude(note_id="")
+    for note in notes:
+        target = "the contact or lead" if note.target == RecapNoteLink.Target.PERSON else "the deal"
+        if link := record_link(instance, note.note_id):
+            rows.append(BookingRecord(f"Note on {target}", link))
+    return rows

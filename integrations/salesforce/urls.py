@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import health_views, views
 
 app_name = "salesforce"
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
     path("mapping/refresh/", views.mapping_refresh, name="mapping_refresh"),
     path("disconnect/", views.disconnect, name="disconnect"),
     path("links/<int:link_id>/toggle/", views.link_toggle, name="link_toggle"),
+    path("health/retry/", health_views.retry_group, name="health_retry"),
+    path("health/operations.csv", health_views.export_operations, name="health_export"),
 ]

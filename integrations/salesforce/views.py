@@ -16,7 +16,7 @@ from bookings import selectors as booking_selectors
 from bookings.timezones import user_zone
 from workestra.tenancy import admin_required, member_required
 
-from . import oauth, selectors, services
+from . import health_views, oauth, selectors, services
 from .errors import NeedsReconnectError, PermanentError, RetryableError, SalesforceError
 from .forms import ConfirmForm, ConnectForm, LinkToggleForm, MappingForm, SettingsForm
 from .models import SalesforceConnection
@@ -105,9 +105,14 @@ def _render_settings(request, connection, *, settings_form=None, settings_error=
     if live:
         context.update(
             open_operations=selectors.open_operations_count(connection),
-            recent_errors=selectors.recent_errors(connection),
+            recent_errors=[
+                (op, selectors.sync_record_links(connection, getattr(op.booking, "salesforce_sync", None)))
+                for op in selectors.recent_errors(connection)
+            ],
             usage=_usage(connection),
         )
+        if is_admin:
+            context["health"] = health_views.health_context(workspace=request.workspace, connection=connection, user=request.user)
     return render(request, "salesforce/settings.html", context, status=status)
 
 

@@ -2,6 +2,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods
 
 from workestra.tenancy import admin_required
@@ -19,6 +20,7 @@ from ..forms import (
 from ..models import Question, Route, RoutingForm
 
 SUBMISSIONS_PER_PAGE = 50
+WHY_SUMMARY_LENGTH = 70
 NEW_FORM_QUESTIONS = [
     {"label": "Name", "key": "name", "kind": Question.Kind.SHORT_TEXT, "required": False},
     {"label": "Email", "key": "email", "kind": Question.Kind.EMAIL, "required": True},
@@ -50,7 +52,17 @@ def form_submissions(request, form_id: int):
     routing_form = selectors.form_get_for_admin(workspace=request.workspace, form_id=form_id)
     submissions = selectors.submissions_for_form(form=routing_form)
     page = Paginator(submissions, SUBMISSIONS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "routing/submissions.html", {"routing_form": routing_form, "page": page})
+    rows = [(submission, why_summary(submission)) for submission in page.object_list]
+    return render(request, "routing/submissions.html", {"routing_form": routing_form, "page": page, "rows": rows})
+
+
+def why_summary(submission) -> str:
+    """The first step of the explanation ("Route 2 matched (…)"), and the fallback's reason
+    when there was one, in a line; the whole explanation stays one click away."""
+    first = submission.explanation.split("; ")[0]
+    if submission.used_fallback and submission.fallback_reason:
+        first = f"{first} → fallback: {submission.fallback_reason}" if first and not first.startswith("fallback") else f"Fallback: {submission.fallback_reason}"
+    return Truncator(first).chars(WHY_SUMMARY_LENGTH)
 
 
 def _builder(request, routing_form: RoutingForm | None):

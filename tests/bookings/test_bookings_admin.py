@@ -22,8 +22,19 @@ def test_booking_search_finds_by_uid_invitee_and_host(admin_client, link):
     booking = make_booking(link, email="jane@example.com", name="Jane Roe")
 
     for query in (booking.uid, "jane@example.com", "Jane Roe", link.owner.email):
-        html = admin_client.get("/admin/bookings/booking/", {"q": query}).content.decode()
-        assert booking.uid in html, query
+        response = admin_client.get("/admin/bookings/booking/", {"q": query})
+        assert list(response.context["cl"].result_list) == [booking], query
+
+
+def test_bookings_are_listed_as_invitee_and_time_not_uid(admin_client, link):
+    from datetime import datetime, timezone
+
+    booking = make_booking(link, name="Jane Roe", start=datetime(2030, 3, 4, 14, 0, tzinfo=timezone.utc))
+
+    html = admin_client.get("/admin/bookings/booking/").content.decode()
+
+    assert f'<a href="/admin/bookings/booking/{booking.pk}/change/">Jane Roe<br><span class="quiet" style="white-space:nowrap">4 Mar 2030, 14:00 UTC</span></a>' in html
+    assert booking.uid not in html
 
 
 def test_the_cancel_action_goes_through_the_service(admin_client, link):

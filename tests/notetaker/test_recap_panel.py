@@ -1,5 +1,6 @@
 """The recap on the booking page: who sees it, escaping, editing, the Push button and its states."""
 import html
+import re
 
 import pytest
 
@@ -241,6 +242,8 @@ def test_support_staff_find_recaps_by_booking_uid(client, booking, recap):
     listing = client.get("/admin/notetaker/recap/", {"q": booking.uid}).content.decode()
     detail = client.get(f"/admin/notetaker/recap/{recap.pk}/change/").content.decode()
 
-    assert booking.uid in listing and "person: 002000000000001AAA" in listing and "Failed" in listing
+    # Listed as invitee + time (not the uid), the Note by its kind and id.
+    assert f"{booking.invitee_name}<br>" in listing and f">{booking.uid}<" not in listing and "Failed" in listing
+    assert re.search(r'Contact or lead: (<a href="[^"]+/lightning/r/Note/002000000000001AAA/view"[^>]*>)?Note(</a>)?<br><span class="quiet">002000000000001AAA</span>', listing)
     assert "Send the renewal quote" in detail and "&lt;script&gt;" in detail and "<script>alert" not in detail
-    assert client.get("/admin/notetaker/recap/", {"q": "nomatch"}).content.decode().count(booking.uid) == 0
+    assert client.get("/admin/notetaker/recap/", {"q": "nomatch"}).context["cl"].result_count == 0

@@ -182,6 +182,8 @@ def raw_database_text() -> str:
 
 # ---- reading responses ----------------------------------------------------------------------
 def body(response) -> str:
+    if getattr(response, "streaming", False):  # a CSV export: read it all
+        return b"".join(response.streaming_content).decode(errors="replace")
     return response.content.decode(errors="replace")
 
 

@@ -133,6 +133,9 @@ MATRIX: dict[str, Entry] = {
     "salesforce:mapping_refresh": Entry(get=every(405), post=row(LOGIN, 302, 403, 403, 302)),
     "salesforce:disconnect": Entry(get=every(405), post=row(LOGIN, 302, 403, 403, 200), note="200 = the confirm page"),
     "salesforce:link_toggle": Entry(get=every(405), post=row(LOGIN, 404, 403, 400, 400), kwargs=link_id),
+    # Sync health: the other admin retries / exports their own (empty) workspace, never the target's.
+    "salesforce:health_retry": Entry(get=every(405), post=row(LOGIN, 302, 403, 403, 302), note="302 = back to the settings page"),
+    "salesforce:health_export": Entry(get=row(LOGIN, 200, 403, 403, 200), post=every(405), note="200 = the CSV of the last 30 days"),
 }
 
 

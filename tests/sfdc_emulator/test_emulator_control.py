@@ -95,6 +95,13 @@ def test_records_browser_renders_and_escapes(sfdc_emulator):
     assert "jane.roe@globex.com" in contacts
 
 
+@pytest.mark.parametrize("sobject,tab", [("Event", "Event"), ("Contact", "Contact"), ("ContentDocument", "Note"), ("Opportunity", "Opportunity")])
+def test_a_lightning_record_url_opens_the_records_browser(sfdc_emulator, sobject, tab):
+    response = requests.get(f"{sfdc_emulator.base_url}/lightning/r/{sobject}/00U5g00000EvtAAAAA/view", timeout=10, allow_redirects=False)
+    assert response.status_code == 302 and response.headers["Location"] == f"/_records/?tab={tab}"
+    assert requests.get(f"{sfdc_emulator.base_url}/lightning/r/Custom__c/a005g/view", timeout=10).status_code == 404
+
+
 def test_cli_reset_reseeds_a_data_dir(tmp_path):
     store = Store(tmp_path / "state.sqlite3")
     cli.main(["reset", "--data-dir", str(tmp_path)])

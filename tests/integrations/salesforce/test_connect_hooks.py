@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 
 from bookings.availability import link_free_slots
-from integrations.salesforce import hooks
+from integrations.salesforce import hooks, payloads
 from integrations.salesforce.models import BookingSync, LinkPushSetting, SalesforceConnection, SyncOperation
 from tests.fixtures.factories import make_booking, make_link
 
@@ -30,14 +30,31 @@ def text_of(response) -> str:
 
 
 # ---- banners ----------------------------------------------------------------------------------
-def test_needs_reconnect_banner_has_reconnect_for_admins(client, admin_user, workspace):
-    make_connection(workspace, status=Connection.Status.NEEDS_RECONNECT)
+def test_needs_reconnect_banner_uses_the_settings_word_and_reconnects_in_one_click(client, admin_user, workspace):
+    make_connection(workspace, status=Connection.Status.NEEDS_RECONNECT, environment=Connection.Environment.SANDBOX)
     client.force_login(admin_user)
 
     response = client.get("/calendar/")
 
-    assert "Salesforce is disconnected: bookings are waiting to be pushed." in text_of(response)
-    assert f'<a href="{SETTINGS_URL}">Reconnect</a>' in response.content.decode()
+    assert "Salesforce: Needs reconnect. Bookings are waiting to be pushed; nothing has been dropped. Reconnect to send them." in text_of(response)
+    html = response.content.decode()
+    form = html[html.index('<form method="post" action="/settings/integrations/salesforce/connect/"'):]
+    form = form[: form.index("</form>")]
+    assert '<input type="hidden" name="environment" value="sandbox">' in form
+    assert '<input type="hidden" name="confirm_replace" value="1">' in form
+    assert '<button type="submit">Reconnect</button>' in form
+
+
+def test_the_banner_button_goes_straight_to_salesforce(client, admin_user, workspace, settings):
+    """One click: the POST the banner's form sends starts the OAuth flow (no confirm page)."""
+    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = "client-id", "client-secret"
+    make_connection(workspace, status=Connection.Status.NEEDS_RECONNECT, environment=Connection.Environment.SANDBOX)
+    client.force_login(admin_user)
+
+    response = client.post("/settings/integrations/salesforce/connect/", {"environment": "sandbox", "confirm_replace": "1"})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(settings.SALESFORCE_SANDBOX_LOGIN_URL + "/services/oauth2/authorize?")
 
 
 def test_needs_reconnect_banner_tells_members_to_ask_an_admin(client, member_user, workspace):
@@ -46,8 +63,18 @@ def test_needs_reconnect_banner_tells_members_to_ask_an_admin(client, member_use
 
     response = client.get("/calendar/")
 
-    assert "Salesforce is disconnected: bookings are waiting to be pushed. Ask a workspace admin to reconnect Salesforce" in text_of(response)
-    assert ">Reconnect</a>" not in response.content.decode()
+    assert "Salesforce: Needs reconnect. Bookings are waiting to be pushed; nothing has been dropped. Ask a workspace admin to reconnect Salesforce." in text_of(response)
+    assert "Reconnect</button>" not in response.content.decode()
+
+
+def test_the_state_has_one_name_on_the_banner_and_the_settings_page(client, admin_user, workspace):
+    make_connection(workspace, status=Connection.Status.NEEDS_RECONNECT)
+    client.force_login(admin_user)
+
+    calendar, settings_page = text_of(client.get("/calendar/")), text_of(client.get(SETTINGS_URL))
+
+    assert Connection.Status.NEEDS_RECONNECT.label in calendar and Connection.Status.NEEDS_RECONNECT.label in settings_page
+    assert "disconnected" not in calendar.lower()
 
 
 def test_deferral_banner_says_until_when_and_why(client, member_user, workspace):
@@ -109,7 +136,7 @@ def test_badges_name_each_state_in_plain_words(connection, member_user, client):
         "Salesforce: failed: invalid cross reference id",
         "Salesforce: skipped: No Contact or Lead has this email; the workspace skips such bookings.",
         "Salesforce: Event marked cancelled",
-        "Salesforce: not pushed (link toggle off)",
+        "Salesforce: not pushed: link toggle off",
     ):
         assert label in text
     assert b[7].invitee_name in text and off.invitee_name in text
@@ -129,11 +156,37 @@ def test_badges_cost_the_same_few_queries_for_any_number_of_bookings(connection,
     assert {badge.label for badge in badges.values()} == {"Salesforce: pending"} and len(badges) == 12
 
 
-def test_no_badges_when_the_workspace_never_connected(member_user, client):
+def test_every_booking_has_a_badge_without_a_connection(member_user, client):
     link = make_link(member_user, slug="demo")
     make_booking(link)
     client.force_login(member_user)
-    assert "Salesforce:" not in text_of(client.get("/calendar/"))
+    assert "Salesforce: not pushed: no Salesforce connection" in text_of(client.get("/calendar/"))
+
+
+@pytest.mark.parametrize("status,label", [
+    (Connection.Status.CONNECTED, "Salesforce: not pushed: booked before Salesforce was connected"),
+    (Connection.Status.DISCONNECTED, "Salesforce: not pushed: Salesforce disconnected"),
+])
+def test_a_booking_never_chosen_for_push_says_why(member_user, workspace, client, status, label):
+    make_connection(workspace, status=status)
+    make_booking(make_link(member_user, slug="demo"))
+    client.force_login(member_user)
+    assert label in text_of(client.get("/calendar/"))
+
+
+def test_a_pushed_booking_names_its_records_and_links_the_event(connection, member_user, client):
+    connection.instance_url = "https://acme.my.salesforce.com"
+    connection.save()
+    booking = make_booking(make_link(member_user, slug="demo"), email="jane.roe@globex.com")
+    BookingSync.objects.create(booking=booking, workspace=booking.workspace, event_state="live", sf_event_id="00U5g00000EvtAAA",
+                               sf_who_id="0035g00000JaneAAA", sf_who_name="Jane Roe", sf_what_id="0065g00000RenwAAA", sf_what_name="Globex Renewal")
+    _op(connection, booking, State.PUSHED)
+    client.force_login(member_user)
+
+    response = client.get("/calendar/")
+
+    assert "Salesforce: pushed Jane Roe · Globex Renewal Open in Salesforce" in text_of(response)
+    assert 'href="https://acme.my.salesforce.com/lightning/r/Event/00U5g00000EvtAAA/view" target="_blank" rel="noopener noreferrer"' in response.content.decode()
 
 
 # ---- the booking panel ------------------------------------------------------------------------
@@ -150,7 +203,7 @@ def test_booking_panel_explains_the_sync_to_the_host(connection, member_user, cl
 
     text = text_of(client.get(booking.get_absolute_url()))
 
-    assert "Salesforce Event 00U5g00000EvtAAA" in text
+    assert f"Event {payloads.event_subject(booking)} 00U5g00000EvtAAA (Event in Salesforce)" in text
     assert "Contact Jane Roe: email matched; Opportunity Globex Renewal" in text
     assert "The host has no Salesforce user; the Event is owned by the connecting user." in text
     assert "Last error FIELD_INTEGRITY_EXCEPTION: Assigned To ID: owner cannot be blank" in text
@@ -165,3 +218,32 @@ def test_booking_panel_is_not_shown_to_the_invitee(connection, member_user, clie
     text = text_of(client.get(booking.get_absolute_url()))
 
     assert "00U5g00000EvtAAA" not in text and "Salesforce" not in text
+
+
+def test_booking_panel_names_every_record_with_its_lightning_link(connection, member_user, client):
+    from notetaker.models import Recap, RecapNoteLink
+    from integrations.salesforce.models import SalesforceUser
+
+    connection.instance_url, connection.org_id = "https://acme.my.salesforce.com", "00D5g000004PrdAAAA"
+    connection.save()
+    SalesforceUser.objects.create(connection=connection, sf_id="0055g00000BobAAA", username="bob@acme.test", email="bob@acme.test", name="Bob Baker")
+    booking = make_booking(make_link(member_user, slug="demo"), email="jane.roe@globex.com")
+    BookingSync.objects.create(
+        booking=booking, workspace=booking.workspace, event_state="live", sf_event_id="00U5g00000EvtAAA", sf_owner_id="0055g00000BobAAA",
+        sf_who_id="0035g00000JaneAAA", sf_who_name="Jane Roe", sf_what_id="0015g00000GlxAAA", sf_what_name="Globex",
+    )
+    recap = Recap.objects.create(booking=booking, summary="Quote before Friday.", content_changed_at=timezone.now())
+    RecapNoteLink.objects.create(recap=recap, target="person", org_id=connection.org_id, parent_id="0035g00000JaneAAA", note_id="0695g00000NoteAAA")
+    _op(connection, booking, State.PUSHED)
+    client.force_login(member_user)
+
+    response = client.get(booking.get_absolute_url())
+    html, text = response.content.decode(), text_of(response)
+
+    assert "Contact Jane Roe 0035g00000JaneAAA Open in Salesforce" in text
+    assert "Account Globex 0015g00000GlxAAA Open in Salesforce" in text
+    assert "Owner Bob Baker 0055g00000BobAAA (User) Open in Salesforce" in text
+    assert "Note on the contact or lead 0695g00000NoteAAA (Note) Open in Salesforce" in text
+    for path in ("Event/00U5g00000EvtAAA", "Contact/0035g00000JaneAAA", "Account/0015g00000GlxAAA", "User/0055g00000BobAAA",
+                 "ContentDocument/0695g00000NoteAAA"):
+        assert f'href="https://acme.my.salesforce.com/lightning/r/{path}/view" target="_blank" rel="noopener noreferrer"' in html

@@ -47,12 +47,12 @@ def test_a_revoked_refresh_token_means_needs_reconnect_and_the_calendar_says_so(
     )
     client.force_login(member_user)
     member_page = client.get("/calendar/")
-    assert "Salesforce is disconnected: bookings are waiting to be pushed. Ask a workspace admin to reconnect Salesforce" in text_of(member_page)
-    assert ">Reconnect</a>" not in member_page.content.decode()
+    assert "Salesforce: Needs reconnect. Bookings are waiting to be pushed; nothing has been dropped. Ask a workspace admin to reconnect Salesforce." in text_of(member_page)
+    assert "Reconnect</button>" not in member_page.content.decode()
     client.force_login(admin_user)
     admin_page = client.get("/calendar/")
-    assert "Salesforce is disconnected: bookings are waiting to be pushed." in text_of(admin_page)
-    assert '<a href="/settings/integrations/salesforce/">Reconnect</a>' in admin_page.content.decode()
+    assert "Salesforce: Needs reconnect. Bookings are waiting to be pushed; nothing has been dropped. Reconnect to send them." in text_of(admin_page)
+    assert '<button type="submit">Reconnect</button>' in admin_page.content.decode()
 
 
 @pytest.mark.django_db(transaction=True)

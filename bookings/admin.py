@@ -77,9 +77,12 @@ class BookingAdmin(admin.ModelAdmin):
 
     def get_deleted_objects(self, objs, request):
         """Bookings that must not be deleted yet (bookings.deletion) are listed like protected
-        objects: the admin explains why and offers no confirm button."""
-        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
-        return to_delete, model_count, perms_needed, list(protected) + deletion.deletion_refusals(objs)
+        objects: the admin explains why and offers no confirm button. The rows other apps write
+        for a booking (its emails, sync records) are read-only in the admin, yet go with their
+        booking: they don't count as delete permissions the user lacks (the guard above decides
+        what must not be deleted)."""
+        to_delete, model_count, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return to_delete, model_count, set(), list(protected) + deletion.deletion_refusals(objs)
 
     @admin.display(description="Booking", ordering="start_at")
     def invitee_and_time(self, obj):

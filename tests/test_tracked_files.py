@@ -29,3 +29,20 @@ def test_the_fault_report_goes_to_an_ignored_path_unless_asked(monkeypatch):
     makefile = (ROOT / "Makefile").read_text()
     assert "WORKESTRA_FAULTS_REPORT=bench/faults_report.md $(PY) -m pytest -m faults" in makefile
     sys.modules.pop("faults_conftest_probe", None)
+
+
+def test_the_report_is_written_where_asked_and_the_tracked_one_is_kept(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    target = tmp_path / "report.md"
+    monkeypatch.setenv("WORKESTRA_FAULTS_REPORT", str(target))
+    conftest = load_faults_conftest(monkeypatch)
+    tracked_before = conftest.TRACKED_REPORT.read_text()
+    config = SimpleNamespace(invocation_params=SimpleNamespace(args=("-m", "faults")))
+
+    conftest._write_report(config, "SQLite + probe", "| the table |")
+
+    written = target.read_text()
+    assert "<!-- faults: SQLite + probe -->\n## SQLite + probe" in written and "| the table |" in written
+    assert conftest.TRACKED_REPORT.read_text() == tracked_before
+    sys.modules.pop("faults_conftest_probe", None)

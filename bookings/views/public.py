@@ -9,10 +9,13 @@ from django.views.decorators.http import require_http_methods
 from workestra.ratelimit import limit_post
 
 from .. import hooks, ics, selectors, services
-from ..models import new_form_token
 from ..availability import group_by_local_day, link_free_slots
-from ..unavailable import shows_unavailable_page, unavailable_response
+from ..models import new_form_token
 from ..timezones import canonical_zone, user_zone, zone_choices
+from ..unavailable import shows_unavailable_page, unavailable_response
+
+RESCHEDULE_TEMPLATE = "bookings/booking_reschedule.html"
+CANCEL_TEMPLATE = "bookings/booking_cancel.html"
 
 BOOKING_FIELDS = ("name", "email", "start")
 
@@ -75,7 +78,7 @@ def booking_detail(request, uid: str):
 @require_http_methods(["GET", "HEAD"])
 @shows_unavailable_page
 def booking_ics(request, uid: str):
-    """"Add to calendar": the meeting as an .ics file (METHOD:PUBLISH, the emails' UID)."""
+    """The "Add to calendar" download: the meeting as an .ics file (METHOD:PUBLISH, the emails' UID)."""
     booking = selectors.booking_get_public(uid=uid)
     text = ics.booking_ics(booking=booking, method=ics.Method.PUBLISH, page_url=booking.get_public_url())
     response = HttpResponse(text, content_type="text/calendar; charset=utf-8")
@@ -89,14 +92,12 @@ def booking_ics(request, uid: str):
 def booking_reschedule(request, uid: str):
     booking = selectors.booking_get_public(uid=uid)
     if request.method != "POST":
-        return _render_action(request, booking, "bookings/booking_reschedule.html")
+        return _render_action(request, booking, RESCHEDULE_TEMPLATE)
     start = request.POST.get("start", "")
     try:
         services.booking_reschedule(booking=booking, start=start)
     except services.BookingError as error:
-        return _render_action(
-            request, booking, "bookings/booking_reschedule.html", error=error, values={"start": start}, status=400
-        )
+        return _render_action(request, booking, RESCHEDULE_TEMPLATE, error=error, values={"start": start}, status=400)
     messages.success(request, "The meeting was moved.")
     return redirect(_keep_tz(booking.get_absolute_url(), request))
 
@@ -107,14 +108,12 @@ def booking_reschedule(request, uid: str):
 def booking_cancel(request, uid: str):
     booking = selectors.booking_get_public(uid=uid)
     if request.method != "POST":
-        return _render_action(request, booking, "bookings/booking_cancel.html")
+        return _render_action(request, booking, CANCEL_TEMPLATE)
     reason = request.POST.get("reason", "")
     try:
         services.booking_cancel(booking=booking, reason=reason)
     except services.BookingError as error:
-        return _render_action(
-            request, booking, "bookings/booking_cancel.html", error=error, values={"reason": reason}, status=400
-        )
+        return _render_action(request, booking, CANCEL_TEMPLATE, error=error, values={"reason": reason}, status=400)
     messages.success(request, "The meeting was cancelled.")
     return redirect(_keep_tz(booking.get_absolute_url(), request))
 
@@ -125,10 +124,11 @@ def unknown_public_link(request, rest: str = ""):
     return unavailable_response(request)
 
 
-def _render_booking(request, booking, status=200):
+def _render_booking(request, booking, *, error=None, status=200):
     is_manager = selectors.booking_is_managed_by(booking=booking, membership=request.membership)
     context = {
         **_booking_context(request, booking),
+        "error": error,
         "history": selectors.booking_history(booking=booking),
         "badges": hooks.collect_badges(request, [booking]).get(booking.pk, []) if is_manager else [],
         "panels": hooks.collect_panels(hooks.booking_panels, request, booking) if is_manager else [],
@@ -137,11 +137,14 @@ def _render_booking(request, booking, status=200):
 
 
 def _render_action(request, booking, template, *, error=None, values=None, status=200):
-    """The reschedule or cancel page; a cancelled booking has neither, so it shows the booking."""
-    if not booking.is_live and request.method != "POST":
+    """The reschedule or cancel page; a cancelled booking has neither, so it shows the booking
+    (with the error of a refused POST)."""
+    if not booking.is_live:
+        if error is not None:
+            return _render_booking(request, booking, error=error, status=status)
         return redirect(_keep_tz(booking.get_absolute_url(), request))
     context = {**_booking_context(request, booking), "error": error, "values": values or {}}
-    if template.endswith("reschedule.html") and booking.is_live:
+    if template == RESCHEDULE_TEMPLATE:
         context["days"] = group_by_local_day(link_free_slots(booking.link), context["zone"])
     return render(request, template, context, status=status)
 

@@ -190,3 +190,13 @@ def test_support_can_send_waiting_and_failed_emails_again(admin_client, link, mo
     first.refresh_from_db()
     assert first.state == "pending" and first.next_attempt_at <= timezone.now()
     assert admin_client.get(f"/admin/bookings/bookingemail/{first.pk}/change/").status_code == 200
+
+
+def test_the_text_body_is_plain_text_not_html(link):
+    booking_create(link=link, name="Seán O'Brien & Co", email="sean@example.com", start=link_free_slots(link)[0])
+
+    invitee = BookingEmail.objects.order_by("id").first()
+
+    assert invitee.body.startswith("Hi Seán O'Brien & Co,\n")
+    assert "&#x27;" not in invitee.body and "&amp;" not in invitee.body
+    assert "ATTENDEE;CN=Seán O'Brien & Co;" in invitee.ics.replace("\r\n ", "")

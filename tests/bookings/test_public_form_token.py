@@ -72,3 +72,35 @@ def test_the_service_refuses_a_used_token_naming_the_first_booking(link):
 
     assert caught.value.booking == first
     assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_posts_of_one_form_book_once(link):
+    """A double click: the same token twice at once, for different slots. The host's lock
+    serialises them; the second finds the first booking."""
+    import threading
+
+    from django.db import connection
+
+    slots = link_free_slots(link)[:2]
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def attempt(slot):
+        try:
+            barrier.wait(5)
+            booking_create(link=link, name="Jane", email="jane@example.com", start=slot, form_token="d" * 22)
+            outcomes.append("booked")
+        except AlreadyBooked as already:
+            outcomes.append(("already", already.booking.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(slot,)) for slot in slots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    booking = Booking.objects.get()
+    assert sorted(outcomes, key=str) == [("already", booking.pk), "booked"]

@@ -92,3 +92,15 @@ def test_only_the_signed_webhook_is_csrf_exempt():
             elif isinstance(node, ast.Call) and callee(node) == "csrf_exempt":
                 exempt.append(f"{where(path, node)}: csrf_exempt(...)")
     assert exempt == ["notetaker/views.py:recap_webhook"]
+
+
+def test_only_plain_text_email_templates_switch_escaping_off():
+    """Text emails are not HTML: escaping would turn O'Brien into O&#x27;Brien. They are
+    rendered only into text/plain bodies (bookings.email_outbox.build_message)."""
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in sorted((REPO / "templates").rglob("*"))
+        if path.is_file() and re.search(r"autoescape\s+off", path.read_text())
+        and not (path.suffix == ".txt" and path.parent.name == "emails")
+    ]
+    assert not offenders, offenders

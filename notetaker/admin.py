@@ -3,6 +3,7 @@ Read-only: recaps change through the notetaker or the host's edit (notetaker.ser
 the change time that decides "edited since the last push" stays true. The push operations
 themselves are in the CRM's admin (for Salesforce: SyncOperation)."""
 from django.contrib import admin
+from django.utils.html import format_html
 
 from bookings.admin import booking_cell
 
@@ -73,7 +74,12 @@ class RecapAdmin(admin.ModelAdmin):
 
     @admin.display(description="CRM notes")
     def note_ids(self, obj):
-        return ", ".join(f"{link.target}: {link.note_id}" for link in obj.note_links.all() if link.note_id) or "—"
+        links = [link for link in obj.note_links.all() if link.note_id]
+        if not links:
+            return "—"
+        destination = hooks.destination()
+        cells = [(link.get_target_display(), destination.note_link(obj, link.note_id) if destination else link.note_id) for link in links]
+        return format_html("<br>".join(["{}: {}"] * len(cells)), *(part for cell in cells for part in cell))
 
     @admin.display(description="Push state", ordering="latest_push_state")
     def push_state(self, obj):

@@ -12,8 +12,8 @@ A RecapDestination has:
 - queue_recap(booking) -> QueuedPush | None: record a push of the booking's recap, inside the
   recap's transaction; None when the workspace does not push recaps;
 - push_status(recap, availability) -> PushStatus
-- annotate_push_state(queryset) -> queryset with `latest_push_state`, and
-  push_state_label(state) -> str, for the admin's recap list.
+- annotate_push_state(queryset) -> queryset with `latest_push_state`,
+  push_state_label(state) -> str and note_link(recap, note_id) -> html, for the admin's recap list.
 """
 from dataclasses import dataclass, field
 

@@ -50,7 +50,16 @@ class SalesforceRecapDestination:
 
     def annotate_push_state(self, queryset):
         latest = SyncOperation.objects.filter(booking_id=OuterRef("booking_id"), kind=SyncOperation.Kind.RECAP).order_by("-id")
-        return queryset.annotate(latest_push_state=Subquery(latest.values("state")[:1]))
+        # The connection comes along for note_link(): one query for the admin's whole page.
+        return queryset.annotate(latest_push_state=Subquery(latest.values("state")[:1])).select_related(
+            "booking__workspace__salesforce_connection"
+        )
+
+    def note_link(self, recap, note_id: str):
+        """A note's id as its record's link (the admin's recap list)."""
+        from .admin import sf_id_link
+
+        return sf_id_link(getattr(recap.booking.workspace, "salesforce_connection", None), note_id)
 
     def push_state_label(self, state: str) -> str:
         return SyncOperation.State(state).label

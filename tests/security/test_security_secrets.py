@@ -146,7 +146,6 @@ def pages(team, staff_client, admin_client, host_client, booking_uid) -> dict[st
             "/admin/salesforce/salesforceconnection/",
             f"/admin/salesforce/salesforceconnection/{connection.pk}/change/",
             f"/admin/salesforce/salesforceconnection/{connection.pk}/history/",
-            f"/admin/salesforce/salesforceconnection/{connection.pk}/delete/",
             "/admin/salesforce/syncoperation/",
             "/admin/salesforce/syncoperation/?q=token",
             "/admin/salesforce/bookingsync/",

@@ -224,7 +224,7 @@ def test_members_do_not_see_sync_health(client, member_user, connection, booking
 @pytest.fixture
 def enqueued(monkeypatch):
     calls = []
-    monkeypatch.setattr(outbox, "enqueue_drain", lambda connection_id, countdown=0: calls.append(connection_id) or True)
+    monkeypatch.setattr(outbox, "enqueue_drain", lambda connection_id, countdown=0, **kwargs: calls.append(connection_id) or True)
     return calls
 
 

@@ -50,6 +50,14 @@ class Case:
     data: Callable  # world -> POST data that changes something when accepted
     kwargs: Callable = lambda w: {}
     effect: str = "db"  # "db" | "login" | "logout" | "oauth_state" | "none" (still 403 without a token)
+    setup: Callable = lambda w: None  # rows the POST acts on, written before the snapshot
+
+
+def failed_operation(world) -> None:
+    from integrations.salesforce.models import SyncOperation
+
+    SyncOperation.objects.create(workspace=world.workspace, connection=world.connection, booking=world.booking,
+                                 trigger="confirmed", state=SyncOperation.State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION")
 
 
 CASES: dict[str, Case] = {
@@ -91,6 +99,7 @@ CASES: dict[str, Case] = {
     # The world has no failed rows to re-queue: the control shows only "not 403".
     "salesforce:health_retry": Case(ADMIN, lambda w: {"error_code": "FIELD_INTEGRITY_EXCEPTION"}, effect="none"),
     "salesforce:link_toggle": Case(OWNER, lambda w: {"push_enabled": "off"}, kwargs=lambda w: {"link_id": w.link.pk}),
+    "salesforce:health_retry": Case(ADMIN, lambda w: {"error_code": "FIELD_INTEGRITY_EXCEPTION"}, setup=failed_operation),
 }
 
 
@@ -119,6 +128,7 @@ def session_state(client) -> dict:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_post_without_a_valid_token_is_refused_and_changes_nothing(world, permissions_ok, name, variant):
     case = CASES[name]
+    case.setup(world)
     client, _ = world.client(case.role, csrf_cookie=variant != "no_cookie")
     data = case.data(world)
     if variant == "forged_token":
@@ -137,6 +147,7 @@ def test_post_without_a_valid_token_is_refused_and_changes_nothing(world, permis
 def test_the_same_post_with_the_token_takes_effect(world, permissions_ok, name):
     """The control: the payloads above are not no-ops, so the 403s prove something."""
     case = CASES[name]
+    case.setup(world)
     client, token = world.client(case.role)
     url = reverse(name, kwargs=case.kwargs(world))
     before = db_snapshot()

@@ -146,6 +146,7 @@ def pages(team, staff_client, admin_client, host_client, booking_uid) -> dict[st
             "/admin/salesforce/salesforceconnection/",
             f"/admin/salesforce/salesforceconnection/{connection.pk}/change/",
             f"/admin/salesforce/salesforceconnection/{connection.pk}/history/",
+            f"/admin/salesforce/salesforceconnection/{connection.pk}/health/",
             "/admin/salesforce/syncoperation/",
             "/admin/salesforce/syncoperation/?q=token",
             "/admin/salesforce/bookingsync/",
@@ -154,6 +155,8 @@ def pages(team, staff_client, admin_client, host_client, booking_uid) -> dict[st
         ] + ([f"/admin/salesforce/syncoperation/{operation.pk}/change/"] if operation else [])
           + ([f"/admin/salesforce/bookingsync/{sync.pk}/change/"] if sync else []),
     }
+    # Connections are rows the OAuth flow writes: support has no delete page for them.
+    assert staff_client.get(f"/admin/salesforce/salesforceconnection/{connection.pk}/delete/").status_code == 403
     rendered = {}
     for client, paths in urls.items():
         for path in paths:

@@ -77,8 +77,10 @@ class EmulatorControl:
 
     def add_users(self, count, user_type="Standard", active=True, prefix="bulk"):
         """Generate ``count`` users (a large org); returns how many were created."""
+        # Thousands of users take the emulator seconds (more on a busy machine).
         return self._request("POST", "/users", json={"count": count, "user_type": user_type,
-                                                     "active": active, "prefix": prefix})["created"]
+                                                     "active": active, "prefix": prefix},
+                             timeout=180)["created"]
 
     # -- records -------------------------------------------------------------------------
 
@@ -108,10 +110,10 @@ class EmulatorControl:
     def delete_record(self, sobject, record_id):
         return self._request("DELETE", f"/records/{sobject}/{record_id}")
 
-    def _request(self, method, path, **kwargs):
+    def _request(self, method, path, timeout=DEFAULT_TIMEOUT, **kwargs):
         # verify= per request: REQUESTS_CA_BUNDLE would override Session.verify.
         response = self._session.request(method, f"{self.base_url}/_control{path}",
-                                         timeout=DEFAULT_TIMEOUT, verify=self.ca_bundle, **kwargs)
+                                         timeout=timeout, verify=self.ca_bundle, **kwargs)
         if response.status_code >= 300:
             raise EmulatorControlError(response)
         return response.json()

@@ -10,13 +10,13 @@ DEFAULT_SETTINGS = {
     "session_seconds": 7200,  # access token lifetime (Salesforce's default session timeout)
     "code_ttl_seconds": 900,
     # Org and connected-app settings a real customer org may have (see README.md):
-    "refresh_token_rotation": False,  # each refresh answer carries a new refresh token
+    "refresh_token_rotation": False,  # nosec B105  # a switch: each refresh answer carries a new refresh token
     "login_hosts_only": "",  # comma-separated host[:port]: OAuth refused at any other host
     "instance_host": "",  # host instance_url names (an org moved instances); "" = this server
     "authorize_error": "",  # e.g. OAUTH_EC_APP_NOT_FOUND: authorize redirects back with it
-    "token_error": "",  # e.g. inactive_user: the token endpoint answers it (both grants)
+    "token_error": "",  # nosec B105  # an error code switch, e.g. inactive_user: the token endpoint answers it (both grants)
     "api_disabled_for_org": False,  # every REST call: 403 API_DISABLED_FOR_ORG
-    "token_latency_ms": 0,  # added to token endpoint answers only (not to /services/data)
+    "token_latency_ms": 0,  # nosec B105  # a delay: token endpoint answers only (not /services/data)
     "enhanced_notes": 1,  # Setup > Notes Settings > Enable Notes (ContentNote); 0 turns it off
 }
 

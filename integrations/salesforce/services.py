@@ -100,7 +100,7 @@ def connection_save_tokens(
         connection.deferred_reason = ""
         # New tokens: a refresh still in flight with the old ones must not overwrite them.
         connection.token_version += 1
-        connection.token_refresh_claim = ""
+        connection.token_refresh_claim = ""  # nosec B105  # a refresh claim id, not a password
         connection.token_refresh_until = None
         connection.save()
     logger.info(

@@ -107,8 +107,8 @@ def _save(connection: SalesforceConnection, claim: str, token: dict) -> str:
     changes = {
         "access_token": token["access_token"],
         "token_version": connection.token_version + 1,
-        "token_refresh_claim": "",
-        "token_refresh_until": None,
+        "token_refresh_claim": "",  # nosec B105  # a refresh claim id, not a password
+        "token_refresh_until": None,  # nosec B105  # a lease expiry, not a password
         "last_refreshed_at": timezone.now(),
         "updated_at": timezone.now(),
     }
@@ -133,7 +133,7 @@ def _save(connection: SalesforceConnection, claim: str, token: dict) -> str:
 
 def _release(connection_id: int, claim: str) -> None:
     SalesforceConnection.objects.filter(pk=connection_id, token_refresh_claim=claim).update(
-        token_refresh_claim="", token_refresh_until=None
+        token_refresh_claim="", token_refresh_until=None  # nosec B106  # a claim id and its expiry, not a password
     )
 
 

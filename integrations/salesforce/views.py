@@ -17,7 +17,7 @@ from bookings.timezones import user_zone
 from workestra.tenancy import admin_required, member_required
 
 from . import health_views, oauth, selectors, services
-from .errors import NeedsReconnectError, PermanentError, RetryableError, SalesforceError
+from .errors import NeedsReconnectError, RetryableError, SalesforceError
 from .forms import ConfirmForm, ConnectForm, LinkToggleForm, MappingForm, SettingsForm
 from .models import SalesforceConnection
 from .services import PermissionsMissingError

@@ -174,3 +174,4 @@ def _apply_rules(store, sobject, record, changed, validate):
     if validate:
         rules.validate(store, sobject, record, changed)
     record.pop("_duration_mismatch", None)
+    record.pop("_activity_mismatch", None)

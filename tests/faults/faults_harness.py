@@ -42,6 +42,14 @@ UID_IN_URL = re.compile(r"/bookings/([A-Za-z0-9_-]{8,32})/")
 CREATE_PATH = re.compile(r"^/services/data/v[\d.]+/composite/sobjects/?$")
 
 
+def is_create_call(call: dict) -> bool:
+    """An emulator call-log entry that creates records: a Collections POST, or a /composite
+    carrying one (the push sends its creates that way)."""
+    if call["method"] != "POST":
+        return False
+    return bool(CREATE_PATH.match(call["path"])) or "POST /composite/sobjects" in (call.get("subrequests") or "")
+
+
 # ---- tuning for the worker processes ------------------------------------------------------
 def fault_worker_env(emulator, **overrides) -> dict[str, str]:
     """worker_sf_env with retries that fit a test: short backoff, many attempts, a short

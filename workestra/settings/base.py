@@ -202,6 +202,9 @@ SALESFORCE_RETRY_MAX_SECONDS = min(600.0, float(os.environ.get("SALESFORCE_RETRY
 # is marked failed (and stays retryable by staff).
 SALESFORCE_MAX_ATTEMPTS = int(os.environ.get("SALESFORCE_MAX_ATTEMPTS", "24"))
 SALESFORCE_DEFER_SECONDS = float(os.environ.get("SALESFORCE_DEFER_SECONDS", "900"))
+# After a create got no answer, retries only reconcile (never create) for this long: Salesforce
+# keeps running a request up to its 10-minute REST timeout, + 5 minutes of margin (reconcile.py).
+SALESFORCE_RECONCILE_WINDOW_SECONDS = float(os.environ.get("SALESFORCE_RECONCILE_WINDOW_SECONDS", "900"))
 # Publishing a task must not hold a booking request for long when the broker is down:
 # the outbox row is already committed and the sweep will enqueue it later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}

@@ -2,7 +2,7 @@
 
 Shapes accepted by ``POST /_control/faults`` (merged into the current set):
 ``latency_ms``, ``fail{status,count,prefix}``, ``fail_for_seconds{status,seconds,prefix}``,
-``timeout_after_write{count,mode:hang|drop,seconds}``, ``late_commit{count,seconds,rollback}``,
+``timeout_after_write{count,mode:hang|drop,seconds,skip}``, ``late_commit{count,seconds,rollback}``,
 ``request_limit_exceeded``,
 ``api_usage{used,total}`` (applied to the usage counter, not stored as a fault).
 """
@@ -50,7 +50,8 @@ def set_faults(store, changes):
             if mode not in ("hang", "drop"):
                 raise ValueError("timeout_after_write.mode must be 'hang' or 'drop'")
             faults["timeout_after_write"] = {"count": int(spec.get("count", 1)), "mode": mode,
-                                             "seconds": float(spec.get("seconds", 10))}
+                                             "seconds": float(spec.get("seconds", 10)),
+                                             "skip": int(spec.get("skip", 0))}
         if "late_commit" in changes:
             spec = changes["late_commit"]
             faults["late_commit"] = {"count": int(spec.get("count", 1)),
@@ -95,6 +96,10 @@ def take_write_timeout(store):
         faults = current(store)
         spec = faults.get("timeout_after_write")
         if not spec or spec["count"] <= 0:
+            return None
+        if spec.get("skip", 0) > 0:  # let this many writes answer first
+            spec["skip"] -= 1
+            store.kv_set("faults", faults)
             return None
         spec["count"] -= 1
         store.kv_set("faults", _without_spent(faults))

@@ -35,11 +35,12 @@ def check_statement(statement: str) -> None:
         raise ValueError(f"a SOQL statement of {len(statement):,} characters is over Salesforce's {STATEMENT_MAX_CHARS:,}")
 
 
-def in_chunks(template: str, values: list, *, max_chars: int = STATEMENT_MAX_CHARS, **kwargs) -> list[str]:
+def in_chunks(template: str, values: list, *, max_chars: int | None = None, **kwargs) -> list[str]:
     """The statements that together ask `template` for every value: `{values}` in the template
     becomes an IN list, filled greedily so each statement stays within `max_chars` (the other
     placeholders are formatted as soql() does). Raises ValueError for a value longer than a
     SOQL string literal may be; nothing is sent for an empty `values`."""
+    max_chars = max_chars or STATEMENT_MAX_CHARS
     sentinel = "\x00"
     head, tail = soql(template.replace("{values}", sentinel), **kwargs).split(sentinel)
     budget = max_chars - len(head) - len(tail) - 2  # the parentheses

@@ -125,9 +125,8 @@ def _derive_event_times(record, changed):
 
 def _check_event(store, record, changed):
     if record.pop("_activity_mismatch", False):
-        # Object Reference, Event.ActivityDateTime: "If this field has a value, then
-        # ActivityDate and StartDateTime must be set ... ActivityDateTime must match
-        # StartDateTime". Code and message are a guess.
+        # Both fields hold the Event's start (Object Reference, Event); issue 11 records that
+        # Salesforce refuses them when they differ. Code and message are a guess.
         raise SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION",
                               "Due Date Time: ActivityDateTime must be the same as "
                               "StartDateTime", ["ActivityDateTime"])

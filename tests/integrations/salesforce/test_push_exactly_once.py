@@ -49,8 +49,10 @@ def test_a_create_that_never_commits_is_sent_again_only_after_the_window(team, s
     drain(team.connection.pk)  # times out after 3 s: unknown outcome
     sync = BookingSync.objects.get(booking=booking)
     assert sync.create_sent_at is not None
+    time.sleep(0.3)  # past the retry's backoff
     drain(team.connection.pk)  # inside the window: looks, finds nothing, does not create
     op = SyncOperation.objects.get(booking=booking)
+    assert op.attempts == 2
     assert "may still commit" in op.outcome and "only looks for it" in op.outcome
 
     team.drain(timeout=40)

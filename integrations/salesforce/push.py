@@ -257,11 +257,16 @@ class BookingPush:
         for batch in self.client.composite_batches([w.subrequest for w in writes]):
             batch_writes = [by_ref[sub["referenceId"]] for sub in batch]
             self._mark_sent([w for w in batch_writes if w.kind == "create"])
+            calls_before = self.client.api_calls
             try:
                 responses = self.client.composite(batch)
             except SalesforceError as error:
                 self._call_failed(batch_writes, error)
                 continue
+            except BaseException:
+                if self.client.api_calls == calls_before:  # stopped before sending (a lost lease)
+                    self._unmark(batch_writes)
+                raise
             halt = None
             with transaction.atomic():
                 for response in responses:
@@ -285,12 +290,16 @@ class BookingPush:
                     sync.create_sent_owner_id = fields["OwnerId"]
                     sync.save()
 
+    def _unmark(self, writes: list[Write]) -> None:
+        """Nothing was created: no reconcile (nor its window) is owed."""
+        sent = [s for w in writes if w.kind == "create" for s in w.syncs]
+        BookingSync.objects.filter(pk__in=[s.pk for s in sent]).update(create_sent_at=None)
+        for sync in sent:
+            sync.create_sent_at = None
+
     def _call_failed(self, writes: list[Write], error: SalesforceError) -> None:
         if error.kind != "unknown_outcome":  # Salesforce answered: nothing was created
-            sent = [s for w in writes if w.kind == "create" for s in w.syncs]
-            BookingSync.objects.filter(pk__in=[s.pk for s in sent]).update(create_sent_at=None)
-            for sync in sent:
-                sync.create_sent_at = None
+            self._unmark(writes)
         for write in writes:
             for sync in write.syncs:
                 self.outcomes[sync.booking_id] = error_outcome(error)

@@ -9,6 +9,8 @@ from bookings.services import booking_reschedule
 from integrations.salesforce import push
 from integrations.salesforce.drain import drain
 from integrations.salesforce.models import BookingSync, SalesforceUser, SyncOperation
+from integrations.salesforce.push import BookingPush
+from integrations.salesforce.services import client_for
 from sfdc_emulator.seed import USER_IDS
 
 pytestmark = [pytest.mark.emulator, pytest.mark.django_db]
@@ -111,3 +113,29 @@ def test_an_inactive_owner_gets_the_event_owned_by_the_connecting_user_with_a_wa
     send_task.assert_called_once_with("integrations.salesforce.tasks.refresh_org_users", args=[team.connection.pk])
     assert not SalesforceUser.objects.get(connection=team.connection, sf_id=alice_sf).is_active
     assert team.emulator.control.count() == 3  # lookup, the refused create, the create for the connecting user
+
+
+def test_a_push_stopped_before_its_create_left_owes_no_reconcile_window(team):
+    # Given a drain that loses its lease right before the write call leaves (after the lookup)
+    class LeaseLost(Exception):
+        pass
+
+    booking = team.book("alice")
+    client = client_for(team.connection)
+    calls = []
+
+    def before_call():
+        calls.append(1)
+        if len(calls) == 2:
+            raise LeaseLost()
+
+    client.before_call = before_call
+
+    with pytest.raises(LeaseLost):
+        BookingPush(client, team.connection, [booking.pk]).run()
+
+    # Then nothing was sent, so the next drain creates at once instead of waiting out the window
+    assert BookingSync.objects.get(booking=booking).create_sent_at is None
+    assert team.events() == []
+    team.drain()
+    assert len(team.events()) == 1

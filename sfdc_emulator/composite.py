@@ -8,6 +8,8 @@ Collections: up to 200 records, SaveResult per record in order; ``allOrNone`` ro
 back and marks the valid ones ALL_OR_NONE_OPERATION_ROLLED_BACK
 (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections.htm).
 Both count as one API call (the caller counts the HTTP request once).
+Of the 25 subrequests of a /composite, at most 5 may be query operations or sObject
+Collections (API v43.0+); more is refused before anything runs (message unverified).
 """
 
 import re
@@ -18,7 +20,9 @@ from .errors import SalesforceError, json_parser_error
 from .results import Ctx, Result, require_method
 
 MAX_SUBREQUESTS = 25
+MAX_QUERY_OR_COLLECTION_SUBREQUESTS = 5
 MAX_RECORDS = 200
+_QUERY_OR_COLLECTION_RE = re.compile(r"^/services/data/v\d+\.\d/(query|queryAll|composite/sobjects)(/|\?|$)")
 _REFERENCE_RE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 _HALTED = [{"errorCode": "PROCESSING_HALTED",
             "message": "The transaction was rolled back since another operation in the same "
@@ -82,6 +86,14 @@ def _composite_input(body):
             raise SalesforceError(400, "INVALID_API_INPUT",
                                   "Each subrequest needs method, url and referenceId")
         seen.add(ref)
+    heavy = sum(1 for sub in subrequests if _QUERY_OR_COLLECTION_RE.match(str(sub["url"])))
+    if heavy > MAX_QUERY_OR_COLLECTION_SUBREQUESTS:
+        # The limit is documented ("up to 5 of these subrequests can be sObject Collections or
+        # query operations"); the error code and message are a guess.
+        raise SalesforceError(400, "INVALID_API_INPUT",
+                              f"Composite Request can have a maximum of "
+                              f"{MAX_QUERY_OR_COLLECTION_SUBREQUESTS} query or sObject "
+                              f"Collections subrequests, but got {heavy}")
     return subrequests, bool(body.get("allOrNone", False))
 
 
@@ -159,6 +171,10 @@ def collections(ctx, method, rest, params, body):
     require_method(method, ["POST", "PATCH", "DELETE"])
     if method == "DELETE":
         record_ids = [i for i in params.get("ids", "").split(",") if i]
+        if not record_ids:
+            # Issue 11's recorded answer: 400 REQUIRED_FIELD_MISSING; the message is a guess.
+            raise SalesforceError(400, "REQUIRED_FIELD_MISSING",
+                                  "Required fields are missing: [ids]", ["ids"])
         all_or_none = params.get("allOrNone", "false").lower() == "true"
         items = [(None, record_id) for record_id in record_ids]
     else:

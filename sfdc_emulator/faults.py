@@ -2,7 +2,8 @@
 
 Shapes accepted by ``POST /_control/faults`` (merged into the current set):
 ``latency_ms``, ``fail{status,count,prefix}``, ``fail_for_seconds{status,seconds,prefix}``,
-``timeout_after_write{count,mode:hang|drop,seconds}``, ``request_limit_exceeded``,
+``timeout_after_write{count,mode:hang|drop,seconds,skip}``, ``late_commit{count,seconds,rollback}``,
+``request_limit_exceeded``,
 ``api_usage{used,total}`` (applied to the usage counter, not stored as a fault).
 """
 
@@ -49,7 +50,13 @@ def set_faults(store, changes):
             if mode not in ("hang", "drop"):
                 raise ValueError("timeout_after_write.mode must be 'hang' or 'drop'")
             faults["timeout_after_write"] = {"count": int(spec.get("count", 1)), "mode": mode,
-                                             "seconds": float(spec.get("seconds", 10))}
+                                             "seconds": float(spec.get("seconds", 10)),
+                                             "skip": int(spec.get("skip", 0))}
+        if "late_commit" in changes:
+            spec = changes["late_commit"]
+            faults["late_commit"] = {"count": int(spec.get("count", 1)),
+                                     "seconds": float(spec.get("seconds", 10)),
+                                     "rollback": bool(spec.get("rollback", False))}
         if "request_limit_exceeded" in changes:
             faults["request_limit_exceeded"] = bool(changes["request_limit_exceeded"])
         store.kv_set("faults", _without_spent(faults))
@@ -90,9 +97,29 @@ def take_write_timeout(store):
         spec = faults.get("timeout_after_write")
         if not spec or spec["count"] <= 0:
             return None
+        if spec.get("skip", 0) > 0:  # let this many writes answer first
+            spec["skip"] -= 1
+            store.kv_set("faults", faults)
+            return None
         spec["count"] -= 1
         store.kv_set("faults", _without_spent(faults))
         return spec["mode"], spec["seconds"]
+
+
+def take_late_commit(store):
+    """Consume one late_commit fault; returns (seconds, rollback) or None.
+
+    Real Salesforce keeps running a request after the client gave up (lock waits, triggers,
+    flows): the write is applied, or rolled back, only when the request's own work ends.
+    """
+    with store.atomic():
+        faults = current(store)
+        spec = faults.get("late_commit")
+        if not spec or spec["count"] <= 0:
+            return None
+        spec["count"] -= 1
+        store.kv_set("faults", _without_spent(faults))
+        return spec["seconds"], spec["rollback"]
 
 
 def _failure_response(status):
@@ -101,7 +128,7 @@ def _failure_response(status):
 
 
 def _without_spent(faults):
-    spent = [name for name in ("fail", "timeout_after_write")
+    spent = [name for name in ("fail", "timeout_after_write", "late_commit")
              if name in faults and faults[name]["count"] <= 0]
     for name in spent:
         del faults[name]

@@ -178,3 +178,4 @@ def _apply_rules(store, sobject, record, changed, validate):
         rules.validate(store, sobject, record, changed)
         content.validate(store, sobject, record, changed)
     record.pop("_duration_mismatch", None)
+    record.pop("_activity_mismatch", None)

@@ -9,13 +9,18 @@ response carries ``Sforce-Limit-Info: api-usage=U/T``
 (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm).
 The version list ``GET /services/data/`` needs no session and is not counted.
 A ``timeout_after_write`` fault fires on the next successful write (a /composite made only
-of GET subrequests is a read).
+of GET subrequests is a read). A ``late_commit`` fault holds the next write for N seconds
+*before* applying it (the client times out meanwhile), then applies it - or rolls it back.
+A request line longer than 16,384 bytes is refused with 414 before anything else, as
+Salesforce's front end does for ``GET /query?q=...`` (the URI limit; see README.md).
 """
+
+import time
 
 from . import api, faults, state, tokens
 from .errors import SalesforceError, invalid_session, not_found, request_limit_exceeded
 from .results import Ctx
-from .web import Response, error_response, json_response
+from .web import Response, error_response, html_response, json_response
 
 WRITE_METHODS = ("POST", "PATCH", "DELETE", "PUT")
 
@@ -27,7 +32,12 @@ def handle(app, request, call):
     return response
 
 
+MAX_URI_BYTES = 16_384
+
+
 def _handle(app, request, call):
+    if len(request.path) + 1 + len(request.query_string or "") > MAX_URI_BYTES:
+        return html_response(414, "<h1>Bad Message 414</h1><pre>reason: URI Too Long</pre>")
     sub_path = request.path[len("/services/data"):]
     if sub_path in ("", "/"):
         return json_response(200, api.versions_list())
@@ -52,6 +62,10 @@ def _handle(app, request, call):
     call["counted"] = True
     try:
         body = request.json() if request.method in ("POST", "PATCH", "PUT") else None
+        call["subrequests"] = _subrequest_summary(path, body)
+        if _is_write(request.method, path, body) and _late_commit_rolled_back(app):
+            return error_response(SalesforceError(500, "UNKNOWN_EXCEPTION",
+                                                  "The request ran too long and was rolled back."))
         result = api.dispatch(Ctx(app, actor, token_row["org"], version), request.method, path,
                               request.params, body)
         if isinstance(result.body, bytes):  # a blob (ContentNote Content)
@@ -67,6 +81,19 @@ def _handle(app, request, call):
     return response
 
 
+def _subrequest_summary(path, body):
+    """For the call log: a /composite's subrequests as "METHOD path" lines (version dropped),
+    so tests can tell a composite of creates from one of lookups."""
+    if path.strip("/") != "composite" or not isinstance(body, dict):
+        return None
+    lines = []
+    for sub in body.get("compositeRequest") or []:
+        url = str(sub.get("url", "")) if isinstance(sub, dict) else ""
+        split = api.split_version(url.split("?")[0][len("/services/data"):])
+        lines.append(f"{str(sub.get('method', '')).upper()} {split[1] if split else url}")
+    return "\n".join(lines)
+
+
 def _is_write(method, path, body):
     """POST/PATCH/DELETE, except a /composite made only of GET subrequests (a batched read)."""
     if method not in WRITE_METHODS:
@@ -75,6 +102,17 @@ def _is_write(method, path, body):
         subrequests = body.get("compositeRequest") or []
         return any(str(sub.get("method", "")).upper() != "GET" for sub in subrequests)
     return True
+
+
+def _late_commit_rolled_back(app):
+    """late_commit: keep the request running past the client's timeout, then go on (commit)
+    or report it rolled back. Nobody is listening by then either way."""
+    fault = faults.take_late_commit(app.store)
+    if fault is None:
+        return False
+    seconds, rollback = fault
+    time.sleep(seconds)
+    return rollback
 
 
 def _apply_write_timeout(app, response):

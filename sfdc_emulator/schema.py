@@ -139,7 +139,7 @@ OBJECTS = {
         _f("EndDateTime", "datetime"),
         _f("DurationInMinutes", "int"),
         _f("ActivityDateTime", "datetime"),
-        _derived("ActivityDate", "date"),
+        _f("ActivityDate", "date"),  # settable: it is the day of an all-day Event
         _f("IsAllDayEvent", "boolean", nillable=False),
         _f("Location", "string", 255),
         _f("IsPrivate", "boolean", nillable=False),

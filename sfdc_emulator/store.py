@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS codes (
 );
 CREATE TABLE IF NOT EXISTS calls (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, method TEXT, path TEXT, query TEXT,
-    status INTEGER, counted INTEGER, api_version TEXT, at TEXT, org TEXT
+    status INTEGER, counted INTEGER, api_version TEXT, at TEXT, org TEXT, subrequests TEXT
 );
 """
 _RESET_TABLES = ("records", "kv", "security", "tokens", "codes", "calls")
@@ -49,6 +49,9 @@ class Store:
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(_SCHEMA)
+            columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(calls)")}
+            if "subrequests" not in columns:  # a data dir from before the column
+                self._conn.execute("ALTER TABLE calls ADD COLUMN subrequests TEXT")
 
     # -- transactions ------------------------------------------------------------
 
@@ -185,9 +188,9 @@ class Store:
     # -- call log ----------------------------------------------------------------
 
     def log_call(self, call):
-        self._write("INSERT INTO calls (method, path, query, status, counted, api_version, at, org) "
-                    "VALUES (:method, :path, :query, :status, :counted, :api_version, :at, :org)",
-                    call)
+        self._write("INSERT INTO calls (method, path, query, status, counted, api_version, at, org, "
+                    "subrequests) VALUES (:method, :path, :query, :status, :counted, :api_version, "
+                    ":at, :org, :subrequests)", {"subrequests": None, **call})
 
     def calls(self, since=0):
         rows = self._rows("SELECT * FROM calls WHERE seq > ? ORDER BY seq", (since,))

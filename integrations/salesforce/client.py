@@ -20,6 +20,7 @@ from simple_salesforce.exceptions import SalesforceExpiredSession
 
 from . import oauth
 from .crypto import protect_token
+from .soql import check_statement
 from .errors import (
     NeedsReconnectError,
     PermanentError,
@@ -36,6 +37,12 @@ COMPOSITE_LIMIT = 25
 # Token-endpoint errors meaning the user or the org can no longer grant access at all
 # (Salesforce Help "OAuth 2.0 Authorization Errors").
 GRANT_GONE_ERRORS = {"inactive_user", "inactive_org"}
+# Of a /composite's 25 subrequests, at most 5 may be queries or sObject Collections (REST API
+# Developer Guide, "Composite"; Collections inside /composite since API v43.0).
+COMPOSITE_QUERY_OR_COLLECTION_LIMIT = 5
+# A GET's request line, query string included ("API Request Limits and Allocations": URI
+# length 16,384 bytes; tools report 414 "URI Too Long" past it).
+URI_LIMIT_BYTES = 16_384
 
 
 @dataclass
@@ -182,7 +189,13 @@ class SalesforceClient:
 
     # ---- remote operations -----------------------------------------------------------------
     def query(self, soql: str) -> list[dict]:
-        """All records of a query, following nextRecordsUrl (each page is one API call)."""
+        """All records of a query, following nextRecordsUrl (each page is one API call).
+        Raises ValueError, before sending, for a statement the GET URI limit can't carry
+        (send it as /composite subrequests instead, see soql.in_chunks)."""
+        check_statement(soql)
+        uri = f"{self.data_path}query/?q={quote(soql, safe='')}"
+        if len(uri.encode()) > URI_LIMIT_BYTES:
+            raise ValueError(f"a GET /query URI of {len(uri.encode()):,} bytes is over Salesforce's {URI_LIMIT_BYTES:,}")
         page = self._call("GET", "query/", params={"q": soql})
         return list(page.get("records", [])) + self.remaining_records(page)
 
@@ -195,13 +208,53 @@ class SalesforceClient:
         return records
 
     def composite(self, subrequests: list[dict], *, all_or_none: bool = False) -> list[dict]:
-        """POST /composite (one API call). Returns compositeResponse in order."""
+        """POST /composite (one API call). Returns compositeResponse in order. Raises
+        ValueError, before sending, past Salesforce's limits (see composite_batches)."""
         if len(subrequests) > COMPOSITE_LIMIT:
             raise ValueError(f"a composite request takes at most {COMPOSITE_LIMIT} subrequests")
+        heavy = sum(1 for sub in subrequests if self.is_query_or_collection(sub))
+        if heavy > COMPOSITE_QUERY_OR_COLLECTION_LIMIT:
+            raise ValueError(
+                f"a composite request takes at most {COMPOSITE_QUERY_OR_COLLECTION_LIMIT} query or sObject Collections subrequests"
+            )
         body = {"allOrNone": all_or_none, "compositeRequest": subrequests}
         return self._call("POST", "composite/", json=body)["compositeResponse"]
 
+    def composite_batches(self, subrequests: list[dict]) -> list[list[dict]]:
+        """Split subrequests, in order, into as few /composite calls as Salesforce's limits
+        allow (25 subrequests, of which 5 queries or Collections)."""
+        batches: list[list[dict]] = []
+        heavy = 0
+        for sub in subrequests:
+            weight = 1 if self.is_query_or_collection(sub) else 0
+            if not batches or len(batches[-1]) >= COMPOSITE_LIMIT or heavy + weight > COMPOSITE_QUERY_OR_COLLECTION_LIMIT:
+                batches.append([])
+                heavy = 0
+            batches[-1].append(sub)
+            heavy += weight
+        return batches
+
+    def is_query_or_collection(self, subrequest: dict) -> bool:
+        path = subrequest["url"].removeprefix(self.data_path)
+        return path.startswith(("query", "queryAll", "composite/sobjects"))
+
+    def collection_subrequest(self, reference_id: str, method: str, sobject: str, records: list[dict]) -> dict:
+        """An sObject Collections create (POST) or update (PATCH) of up to 200 records, as a
+        /composite subrequest; its body is the list of SaveResults in input order."""
+        self._check_collection(records)
+        body = {"allOrNone": False, "records": [{"attributes": {"type": sobject}, **r} for r in records]}
+        return {"method": method, "referenceId": reference_id, "url": f"{self.data_path}composite/sobjects", "body": body}
+
+    def delete_subrequest(self, reference_id: str, ids: list[str]) -> dict:
+        self._check_collection(ids)
+        return {
+            "method": "DELETE",
+            "referenceId": reference_id,
+            "url": f"{self.data_path}composite/sobjects?ids={','.join(ids)}&allOrNone=false",
+        }
+
     def query_subrequest(self, reference_id: str, soql: str) -> dict:
+        check_statement(soql)
         return {"method": "GET", "referenceId": reference_id, "url": f"{self.data_path}query/?q={quote(soql, safe='')}"}
 
     def describe_subrequest(self, reference_id: str, sobject: str) -> dict:

@@ -1,17 +1,32 @@
-"""Who an invitee is in Salesforce: batched lookups (one composite call per 100 emails).
+"""Who an invitee is in Salesforce: batched lookups, every email of a claim in one /composite.
 
 Rules (the seed page and SPEC §3): email, case-insensitive → Contact, else an unconverted
 Lead. WhatId = the Contact's account's open Opportunity (the most recently modified), else
 the Account; never a WhatId with a Lead. Duplicates resolve to the oldest record, so the
 choice is the same every time and doesn't flip when someone edits a record.
+
+Each of the three queries takes every email in one IN list while the statement stays within
+Salesforce's 100,000 characters (about 3,000 emails); longer lists split into more query
+subrequests of the same /composite first (at most 5 per call), and only then into more calls.
 """
 from dataclasses import dataclass
 
 from .client import SalesforceClient
 from .errors import from_response
-from .soql import soql
+from .soql import in_chunks
 
-EMAILS_PER_CALL = 100
+# Salesforce's Email fields hold at most 80 characters; anything longer can't match (and must
+# not reach a SOQL string literal, which is limited to 4,000).
+EMAIL_MAX = 254
+QUERIES = {
+    "contacts": "SELECT Id, Name, Email, AccountId, Account.Name, CreatedDate FROM Contact "
+    "WHERE Email IN {values} ORDER BY CreatedDate ASC, Id ASC",
+    "leads": "SELECT Id, Name, Email, CreatedDate FROM Lead WHERE Email IN {values} AND IsConverted = false "
+    "ORDER BY CreatedDate ASC, Id ASC",
+    "opportunities": "SELECT Id, Name, AccountId, LastModifiedDate FROM Opportunity WHERE IsClosed = false "
+    "AND AccountId IN (SELECT AccountId FROM Contact WHERE Email IN {values}) "
+    "ORDER BY LastModifiedDate DESC, Id ASC",
+}
 
 
 @dataclass(frozen=True)
@@ -28,56 +43,50 @@ class Match:
         return self.who_id is not None
 
 
+def normalized(emails: list[str]) -> list[str]:
+    return sorted({e.strip().lower() for e in emails if e})
+
+
 def lookup(client: SalesforceClient, emails: list[str]) -> dict[str, Match]:
-    """Match for each email (lower-cased key). Raises the client's typed errors."""
-    unique = sorted({e.strip().lower() for e in emails if e})
-    matches: dict[str, Match] = {}
-    for start in range(0, len(unique), EMAILS_PER_CALL):
-        chunk = unique[start : start + EMAILS_PER_CALL]
-        contacts, leads, opportunities = _query_chunk(client, chunk)
-        for email in chunk:
-            matches[email] = _match_one(email, contacts.get(email, []), leads.get(email, []), opportunities)
-    return matches
+    """Match for each email (lower-cased key), in as few /composite calls as the limits
+    allow (one for up to ~3,000 emails). Raises the client's typed errors."""
+    subrequests = lookup_subrequests(client, emails)
+    responses: list[dict] = []
+    for batch in client.composite_batches(subrequests):
+        responses += client.composite(batch)
+    return matches_from(client, emails, responses)
 
 
-def _query_chunk(client: SalesforceClient, emails: list[str]):
-    responses = client.composite(
-        [
-            client.query_subrequest(
-                "contacts",
-                soql(
-                    "SELECT Id, Name, Email, AccountId, Account.Name, CreatedDate FROM Contact "
-                    "WHERE Email IN {} ORDER BY CreatedDate ASC, Id ASC",
-                    emails,
-                ),
-            ),
-            client.query_subrequest(
-                "leads",
-                soql(
-                    "SELECT Id, Name, Email, CreatedDate FROM Lead WHERE Email IN {} AND IsConverted = false "
-                    "ORDER BY CreatedDate ASC, Id ASC",
-                    emails,
-                ),
-            ),
-            client.query_subrequest(
-                "opportunities",
-                soql(
-                    "SELECT Id, Name, AccountId, LastModifiedDate FROM Opportunity WHERE IsClosed = false "
-                    "AND AccountId IN (SELECT AccountId FROM Contact WHERE Email IN {}) "
-                    "ORDER BY LastModifiedDate DESC, Id ASC",
-                    emails,
-                ),
-            ),
-        ]
-    )
-    bodies = {}
+def lookup_subrequests(client: SalesforceClient, emails: list[str]) -> list[dict]:
+    """The query subrequests of a lookup; reference ids are `<query>_<n>`."""
+    unique = [e for e in normalized(emails) if len(e) <= EMAIL_MAX]
+    if not unique:
+        return []
+    return [
+        client.query_subrequest(f"{name}_{n}", statement)
+        for name, template in QUERIES.items()
+        for n, statement in enumerate(in_chunks(template, unique))
+    ]
+
+
+def matches_from(client: SalesforceClient, emails: list[str], responses: list[dict]) -> dict[str, Match]:
+    """Matches from the composite responses of lookup_subrequests (other responses are
+    ignored). Raises the typed error of a failed subrequest."""
+    bodies: dict[str, list[dict]] = {name: [] for name in QUERIES}
     for response in responses:
+        name = response["referenceId"].rsplit("_", 1)[0]
+        if name not in QUERIES:
+            continue
         if response["httpStatusCode"] != 200:
             raise from_response(response["httpStatusCode"], response["body"])
         # Large results page; the rest comes through the ordinary query endpoint.
         body = response["body"]
-        bodies[response["referenceId"]] = list(body.get("records", [])) + client.remaining_records(body)
-    return _by_email(bodies["contacts"]), _by_email(bodies["leads"]), _by_account(bodies["opportunities"])
+        bodies[name] += list(body.get("records", [])) + client.remaining_records(body)
+    contacts, leads, opportunities = _by_email(bodies["contacts"]), _by_email(bodies["leads"]), _by_account(bodies["opportunities"])
+    return {
+        email: _match_one(email, contacts.get(email, []), leads.get(email, []), opportunities)
+        for email in normalized(emails)
+    }
 
 
 def _by_email(records: list[dict]) -> dict[str, list[dict]]:
@@ -88,8 +97,11 @@ def _by_email(records: list[dict]) -> dict[str, list[dict]]:
 
 
 def _by_account(records: list[dict]) -> dict[str, dict]:
+    # Each query comes ordered, but an account's opportunities can come from two statements
+    # (its contacts' emails split across them): order again, as the queries do.
+    ordered = sorted(sorted(records, key=lambda r: r["Id"]), key=lambda r: r.get("LastModifiedDate") or "", reverse=True)
     newest: dict[str, dict] = {}
-    for record in records:  # already ordered most recently modified first
+    for record in ordered:
         newest.setdefault(record["AccountId"], record)
     return newest
 

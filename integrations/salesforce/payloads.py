@@ -1,4 +1,5 @@
 """What a booking looks like as a Salesforce Event: only the seven standard fields."""
+import re
 from datetime import datetime, timezone as dt_timezone
 
 SUBJECT_MAX = 255
@@ -18,8 +19,20 @@ def sf_datetime(value: datetime) -> str:
     return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
+_WITH = re.compile(r"\bwith\b", re.IGNORECASE)
+
+
+def meeting_name(link_title: str, invitee_name: str) -> str:
+    """'<link title> with <invitee>', or '<link title> and <invitee>' when the title already
+    says who the meeting is with ("30 min intro with Bob" → "30 min intro with Bob and Jane
+    Roe"), so no title reads "with … with …"."""
+    title = link_title.strip()
+    joiner = "and" if _WITH.search(title) else "with"
+    return f"{title} {joiner} {invitee_name.strip()}"
+
+
 def event_subject(booking) -> str:
-    return truncate(f"{booking.link.title} with {booking.invitee_name}", SUBJECT_MAX)
+    return truncate(meeting_name(booking.link.title, booking.invitee_name), SUBJECT_MAX)
 
 
 def event_description(booking, *, cancelled_reason: str | None = None) -> str:

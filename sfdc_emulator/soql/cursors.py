@@ -4,7 +4,11 @@ A result larger than the batch size comes back with ``done: false`` and
 ``nextRecordsUrl: /services/data/vXX.X/query/01g...-2000``; the locator names the
 cursor and how many records were already returned
 (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_query.htm).
-Cursors live in memory (Salesforce expires idle ones after 15 minutes).
+Cursors live in memory (Salesforce expires idle ones after 15 minutes). A queryAll's
+next page is fetched through ``/query/<locator>`` too: the locator, not the path, carries
+the "include deleted" choice, and that is the URL Salesforce hands back.
+Limits (SOQL and SOSL Limits): a statement of at most 100,000 characters; each string
+literal at most 4,000 characters.
 """
 
 import threading
@@ -16,6 +20,7 @@ from .executor import Executor
 from .parser import parse
 
 CURSOR_IDLE_SECONDS = 15 * 60
+MAX_STATEMENT_CHARS = 100_000
 
 
 class QueryCursors:
@@ -27,6 +32,10 @@ class QueryCursors:
         """Run ``text``; returns the first page as Salesforce's query response dict."""
         if not text:
             raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        if len(text) > MAX_STATEMENT_CHARS:
+            # As recorded by django-salesforce #164 from a real org.
+            raise SalesforceError(400, "MALFORMED_QUERY", "SOQL statements can not be longer "
+                                  f"than {MAX_STATEMENT_CHARS} characters")
         parsed = parse(text)
         total, records = Executor(store, actor, text, version, include_deleted).run(parsed)
         if len(records) <= batch_size:
@@ -35,7 +44,7 @@ class QueryCursors:
         with self._lock:
             self._expire()
             self._cursors[cursor_id] = {"records": records, "total": total, "touched": time.time(),
-                                        "endpoint": "queryAll" if include_deleted else "query"}
+                                        "endpoint": "query"}
         return self._page(cursor_id, 0, version, batch_size)
 
     def more(self, locator, version, batch_size):

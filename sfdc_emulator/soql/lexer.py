@@ -16,6 +16,7 @@ _SIMPLE_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\
 _DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?![\dT])")
 _NUMBER_RE = re.compile(r"-?\d+(\.\d+)?")
+MAX_STRING_LITERAL = 4000  # "4,000 characters for each string within a WHERE clause"
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATORS = ("!=", "<>", "<=", ">=", "=", "<", ">")
 _PUNCTUATION = {"(": "LPAREN", ")": "RPAREN", ",": "COMMA", ".": "DOT", ":": "COLON"}
@@ -83,6 +84,10 @@ def _string(query, start):
         char = query[pos]
         if char == "'":
             text = query[start:pos + 1]
+            if len(chars) > MAX_STRING_LITERAL:
+                # The limit is documented; the message wording is a guess.
+                raise query_error(query, start, f"String literal is too long: {len(chars)} "
+                                  f"characters (at most {MAX_STRING_LITERAL} are allowed)")
             return Token("STRING", text, start, "".join(chars), literal_wildcards)
         if char != "\\":
             chars.append(char)

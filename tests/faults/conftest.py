@@ -33,6 +33,11 @@ in progress, deferred or waiting; *total s* = the whole test after the first wor
 
 What the suite found:
 
+- 8 (issue 12): a create that Salesforce commits after the client's timeout was re-created by the
+  retry 2.5-5 s later, then the original landed as a second Event. Fixed: after an unknown
+  outcome the push only reconciles until `SALESFORCE_RECONCILE_WINDOW_SECONDS` has passed
+  (`reconcile.py`). Also fixed while adding it: the harness matched Events to bookings by the
+  invitee URL, which Events no longer carry (they link to the member page `/calendar/bookings/<pk>/`).
 - 1b: a worker frozen past its drain lease (SIGSTOP; a VM pause or a long GC look the same)
   woke up and created a second Event at the booking's old time, because the lease renewal
   before each call ignored that the lease had passed to another drain. Fixed: the drain now

@@ -39,7 +39,17 @@ EMAILS = (
     "sam@leadco.example", "Mixed.Case@LeadCo.example", "una@nowhere.example", None, None,
 )
 UID_IN_URL = re.compile(r"/bookings/([A-Za-z0-9_-]{8,32})/")
+# What an Event's Description links to: the member page, by booking pk (never the invitee's uid URL).
+MEMBER_PATH_IN_TEXT = re.compile(r"/calendar/bookings/(\d+)/")
 CREATE_PATH = re.compile(r"^/services/data/v[\d.]+/composite/sobjects/?$")
+
+
+def is_create_call(call: dict) -> bool:
+    """An emulator call-log entry that creates records: a Collections POST, or a /composite
+    carrying one (the push sends its creates that way)."""
+    if call["method"] != "POST":
+        return False
+    return bool(CREATE_PATH.match(call["path"])) or "POST /composite/sobjects" in (call.get("subrequests") or "")
 
 
 # ---- tuning for the worker processes ------------------------------------------------------
@@ -209,8 +219,8 @@ class Workload:
         self.created += 1
         return uid
 
-    def reschedule(self) -> None:
-        uid = self._pick_live()
+    def reschedule(self, uid: str | None = None) -> None:
+        uid = uid or self._pick_live()
         self._post(f"/bookings/{uid}/reschedule/", {"start": self._slot(self.host_of[uid])})
         self.rescheduled += 1
 
@@ -315,17 +325,13 @@ def check_salesforce(team, baseline_event_ids: set[str]) -> Verdict:
     verdict = Verdict()
     events = [e for e in team.emulator.control.records("Event") if e["Id"] not in baseline_event_ids]
     bookings = {b.uid: b for b in Booking.objects.filter(workspace=team.workspace)}
+    uid_of_pk = {str(b.pk): uid for uid, b in bookings.items()}
     syncs = {s.booking_id: s for s in BookingSync.objects.filter(workspace=team.workspace)}
     events_of: dict[str, list[dict]] = defaultdict(list)
-    # Events name their booking by its opaque marker (payloads.booking_marker), not its URL.
-    from integrations.salesforce.payloads import booking_marker
-
-    uid_of_marker = {booking_marker(booking): uid for uid, booking in bookings.items()}
     for event in events:
-        description = event.get("Description") or ""
-        uid = next((uid for marker, uid in uid_of_marker.items() if marker in description), None)
-        if uid is not None:
-            events_of[uid].append(event)
+        match = MEMBER_PATH_IN_TEXT.search(event.get("Description") or "")
+        if match and match.group(1) in uid_of_pk:
+            events_of[uid_of_pk[match.group(1)]].append(event)
         else:
             verdict.orphans.append(event["Id"])
     for uid, booking in bookings.items():

@@ -29,7 +29,7 @@ def test_workers_killed_mid_create_lose_and_duplicate_nothing(fault_team, fault_
             calls = control.calls(since=last_seq[0])
             if calls:
                 last_seq[0] = calls[-1]["seq"]
-            return any(c["method"] == "POST" and harness.CREATE_PATH.match(c["path"]) for c in calls)
+            return any(harness.is_create_call(c) for c in calls)
 
         workload.keep_booking_until(create_in_flight, timeout=30, what="an Event create in flight")
         alive = [w for w in fault_workers.started if w.process.poll() is None]

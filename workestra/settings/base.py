@@ -257,10 +257,8 @@ SALESFORCE_COALESCE_SECONDS = float(os.environ.get("SALESFORCE_COALESCE_SECONDS"
 SALESFORCE_DRAIN_WAKE_TTL_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_WAKE_TTL_SECONDS", "60"))
 # Finished outbox rows (and their attempts) are deleted by the hourly prune after this many days.
 SALESFORCE_OUTBOX_RETENTION_DAYS = float(os.environ.get("SALESFORCE_OUTBOX_RETENTION_DAYS", "90"))
-# After a create's answer was lost, Salesforce may still commit it (lock waits, triggers, flows
-# run on after the client gave up; a synchronous request can live up to 10 minutes). Until this
-# window has passed since the create was sent, a retry only looks for the record, never
-# creates a second one. 900 s: longer than Salesforce's longest request lifetime.
+# After a create got no answer, retries only reconcile (never create) for this long: Salesforce
+# keeps running a request up to its 10-minute REST timeout, + 5 minutes of margin (reconcile.py).
 SALESFORCE_RECONCILE_WINDOW_SECONDS = float(os.environ.get("SALESFORCE_RECONCILE_WINDOW_SECONDS", "900"))
 # Publishing a task must not hold a booking request for long when the broker is down:
 # the outbox row is already committed and the sweep will enqueue it later.

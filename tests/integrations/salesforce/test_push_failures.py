@@ -78,7 +78,7 @@ def test_revoked_refresh_token_waits_then_replays_once_after_reconnect(team):
 
     assert len(team.events()) == 2
     assert {SyncOperation.objects.get(booking=b).state for b in (first, second)} == {State.PUSHED}
-    creates = [c for c in team.emulator.control.calls() if c["method"] == "POST" and "composite/sobjects" in c["path"]]
+    creates = [c for c in team.emulator.control.calls() if "POST /composite/sobjects" in (c["subrequests"] or "")]
     assert len(creates) == 1  # both replayed in one batch, once
 
 
@@ -127,19 +127,18 @@ def test_usage_above_the_configured_share_defers_without_spending_the_rest(team,
 
 @pytest.mark.django_db
 def test_a_permanent_error_fails_with_salesforces_message_verbatim_and_staff_can_retry(team):
-    alice_sf = USER_IDS["alice@acme.test"]
-    team.emulator.control.update_record("User", alice_sf, {"IsActive": False})
+    team.emulator.control.set_permissions("admin@acme.test", Event={"create": False})
     booking = team.book("alice")
 
     team.drain()
 
     op = SyncOperation.objects.get(booking=booking)
     assert op.state == State.FAILED and op.error_kind == "permanent"
-    assert op.error_code == "INACTIVE_OWNER_OR_USER"
-    assert op.error_message  # Salesforce's own words, kept as they came
+    assert op.error_code == "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"
+    assert op.error_message == "entity type cannot be inserted: Event"  # Salesforce's own words
     assert team.events() == []
 
-    team.emulator.control.update_record("User", alice_sf, {"IsActive": True})
+    team.emulator.control.set_permissions("admin@acme.test", Event={"create": True})
     SyncOperation.objects.filter(pk=op.pk).update(state=State.PENDING, next_attempt_at=timezone.now())
     team.drain()
     assert SyncOperation.objects.get(pk=op.pk).state == State.PUSHED

@@ -24,7 +24,7 @@ def test_confirmed_booking_creates_one_event_with_the_seven_fields(team):
     team.drain()
 
     event = only_event(team)
-    assert event["Subject"] == "Intro with Bob with Jane Roe"
+    assert event["Subject"] == "Intro with Bob and Jane Roe"
     assert event["OwnerId"] == USER_IDS[BOB]
     assert event["WhoId"] == ID["contact:jane"]
     assert event["WhatId"] == ID["opportunity:globex_renewal"]
@@ -85,7 +85,7 @@ def test_cancel_marks_the_event_closed_when_the_workspace_says_so(team):
     team.drain()
 
     event = only_event(team)
-    assert event["Subject"] == "Cancelled: Intro with Alice with Peter Gibbons"
+    assert event["Subject"] == "Cancelled: Intro with Alice and Peter Gibbons"
     assert event["Description"].startswith("Cancelled in Workestra. Reason: Budget freeze")
 
 

@@ -15,15 +15,11 @@ SALESFORCE_RECONCILE_WINDOW_SECONDS have passed since it was sent, a retry only 
 note (and adopts it when it appears); it never creates a second one.
 """
 import logging
-from datetime import timedelta
-
-from django.conf import settings
-from django.utils import timezone
 
 from bookings.timezones import user_zone
 from notetaker.models import Recap, RecapNoteLink
 
-from . import matching, payloads
+from . import matching, payloads, reconcile
 from .client import SalesforceClient
 from .errors import SalesforceError
 from .models import SalesforceConnection, SyncOperation
@@ -40,20 +36,6 @@ NO_MATCH = "not pushed: no matching contact or lead"
 EVENTS_ONLY = "not pushed: the workspace pushes Events only"
 TARGET_WORDS = {Target.PERSON: "the contact or lead", Target.DEAL: "the opportunity"}
 INACTIVE_OWNER = "INACTIVE_OWNER_OR_USER"
-WAITING_FOR_LATE_COMMIT = (
-    "The answer to an earlier create was lost and Salesforce may still commit it, so Workestra only "
-    "looks for that note until {until:%H:%M:%S} UTC (it creates one only if none has appeared by then)."
-)
-
-
-def reconcile_window_open(sent_at) -> bool:
-    """Whether a create sent at `sent_at` whose answer was lost may still commit in Salesforce."""
-    window = timedelta(seconds=settings.SALESFORCE_RECONCILE_WINDOW_SECONDS)
-    return sent_at is not None and timezone.now() < sent_at + window
-
-
-def reconcile_window_end(sent_at):
-    return sent_at + timedelta(seconds=settings.SALESFORCE_RECONCILE_WINDOW_SECONDS)
 
 
 # ---- what a recap looks like as a Note ------------------------------------------------------
@@ -157,9 +139,9 @@ class RecapPushBase:
     def _not_found(self, link: RecapNoteLink) -> None:
         """A lost create that can't be seen (yet). Within the window it may still commit, so the
         recap only waits; after it, the create marker is cleared and the note is created."""
-        if reconcile_window_open(link.create_sent_at):
-            until = reconcile_window_end(link.create_sent_at)
-            self.outcomes.setdefault(self._booking_id(link), Outcome(RETRY, WAITING_FOR_LATE_COMMIT.format(until=until)))
+        if link.create_sent_at is not None and not reconcile.may_create_again(link.create_sent_at):
+            message = reconcile.waiting_message(link.create_sent_at, record="note")
+            self.outcomes.setdefault(self._booking_id(link), Outcome(RETRY, message))
             return
         link.create_sent_at = None
 

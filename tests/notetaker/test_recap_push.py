@@ -316,7 +316,7 @@ def test_within_the_reconcile_window_a_lost_create_is_only_looked_for(org, clien
     assert calls == [("GET", "query/")]
     assert live_notes(org) == []
     op = recap_op(booking)
-    assert op.state == State.PENDING and "only looks for that note until" in op.outcome
+    assert op.state == State.PENDING and "no note has appeared yet" in op.outcome
     assert RecapNoteLink.objects.get().create_sent_at is not None  # still looked for next time
 
 

@@ -227,7 +227,7 @@ def test_within_the_window_a_late_commit_is_waited_for_and_adopted_never_duplica
 
     assert counted_calls(org) == [("GET", "query/")]  # looked, did not create
     assert notes(org) == []
-    assert "only looks for that note until" in recap_op(booking).outcome
+    assert "no note has appeared yet" in recap_op(booking).outcome
     note_id = commit_late(org, booking)
     SyncOperation.objects.filter(pk=recap_op(booking).pk).update(next_attempt_at=timezone.now())
     drain(org.connection.pk)

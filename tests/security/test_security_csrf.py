@@ -96,8 +96,6 @@ CASES: dict[str, Case] = {
     # Refreshing reaches Salesforce, which is unreachable here: the control shows only "not 403".
     "salesforce:mapping_refresh": Case(ADMIN, lambda w: {}, effect="none"),
     "salesforce:disconnect": Case(ADMIN, lambda w: {"confirm": "on"}),
-    # The world has no failed rows to re-queue: the control shows only "not 403".
-    "salesforce:health_retry": Case(ADMIN, lambda w: {"error_code": "FIELD_INTEGRITY_EXCEPTION"}, effect="none"),
     "salesforce:link_toggle": Case(OWNER, lambda w: {"push_enabled": "off"}, kwargs=lambda w: {"link_id": w.link.pk}),
     "salesforce:health_retry": Case(ADMIN, lambda w: {"error_code": "FIELD_INTEGRITY_EXCEPTION"}, setup=failed_operation),
 }

@@ -297,8 +297,11 @@ def sweep() -> int:
         state=State.WAITING_RECONNECT, connection__status=SalesforceConnection.Status.CONNECTED
     ).update(state=State.PENDING, next_attempt_at=now, outcome="Replaying: Salesforce is connected again.", updated_at=now)
     no_wake_up = Q(connection__drain_wake_at__isnull=True) | Q(connection__drain_wake_at__lt=now - _wake_ttl())
+    # Only rows whose coalescing window has closed: a row that just committed gets its own
+    # wake-up from the commit, and waking it early would be a task that finds nothing to claim.
+    window_closed = now - timedelta(seconds=settings.SALESFORCE_COALESCE_SECONDS)
     connection_ids = set(
-        SyncOperation.objects.filter(state=State.PENDING, next_attempt_at__lte=now, connection__status=SalesforceConnection.Status.CONNECTED)
+        SyncOperation.objects.filter(state=State.PENDING, next_attempt_at__lte=window_closed, connection__status=SalesforceConnection.Status.CONNECTED)
         .filter(expired_lease, no_wake_up)
         .values_list("connection_id", flat=True)
         .distinct()

@@ -147,7 +147,7 @@ class Child:
             WORKESTRA_TEST_RUN_DIR=str(self.work),
             PUBLIC_BASE_URL="http://127.0.0.1:8000",
             SALESFORCE_COALESCE_SECONDS=str(self.args.coalesce),
-            SALESFORCE_DRAIN_WAKE_TTL_SECONDS="60",
+            SALESFORCE_DRAIN_WAKE_TTL_SECONDS="300",
             OUTBOX_SWEEP_INTERVAL="30",
             LOG_LEVEL="WARNING",
         )
@@ -186,7 +186,7 @@ class Child:
         from tests.fixtures.salesforce import worker_sf_env
 
         env = {**os.environ, **worker_sf_env(self.emulator), "OUTBOX_SWEEP_INTERVAL": "30",
-               "SALESFORCE_DRAIN_WAKE_TTL_SECONDS": "60", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+               "SALESFORCE_DRAIN_WAKE_TTL_SECONDS": "300", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
         logs = []
         for number, (pool, concurrency) in enumerate(specs):
             log = self.work / f"worker-{time.monotonic_ns()}.log"

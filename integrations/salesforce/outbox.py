@@ -142,11 +142,13 @@ def wake_up(connection_id: int, *, delay: float = 0) -> bool:
     if enqueue_drain(connection_id, countdown=(at - now).total_seconds(), wake_token=token):
         return True
     # Not queued: forget the wake-up so the next commit (or the sweep) tries again at once.
-    SalesforceConnection.objects.filter(pk=connection_id, drain_wake_token=token).update(drain_wake_token="", drain_wake_at=None)
+    SalesforceConnection.objects.filter(pk=connection_id, drain_wake_token=token).update(
+        drain_wake_token="", drain_wake_at=None  # nosec B106  # a wake-up id, not a password
+    )
     return False
 
 
-def enqueue_drain(connection_id: int, countdown: float = 0, wake_token: str = "") -> bool:
+def enqueue_drain(connection_id: int, countdown: float = 0, wake_token: str = "") -> bool:  # nosec B107  # a wake-up id
     """Put a drain task on the broker. Callers go through wake_up(), which keeps it to one
     task per connection. False when the broker is unreachable."""
     from .tasks import drain_connection
@@ -176,7 +178,7 @@ def lease_acquire(connection_id: int, wake_token: str | None = None) -> str | No
     fields = {"drain_lease_token": token, "drain_lease_until": now + _lease_ttl()}
     if wake_token is not None:
         rows = rows.filter(drain_wake_token=wake_token)
-        fields.update(drain_wake_token="", drain_wake_at=None)
+        fields.update(drain_wake_token="", drain_wake_at=None)  # nosec B106  # a wake-up id, not a password
     return token if rows.update(**fields) else None
 
 

@@ -145,11 +145,13 @@ def wake_up(connection_id: int, *, delay: float = 0) -> bool:
     if enqueue_drain(connection_id, countdown=(at - now).total_seconds(), wake_token=token):
         return True
     # Not queued: forget the wake-up so the next commit (or the sweep) tries again at once.
-    SalesforceConnection.objects.filter(pk=connection_id, drain_wake_token=token).update(drain_wake_token="", drain_wake_at=None)
+    SalesforceConnection.objects.filter(pk=connection_id, drain_wake_token=token).update(
+        drain_wake_token="", drain_wake_at=None  # nosec B106  # a wake-up id, not a password
+    )
     return False
 
 
-def enqueue_drain(connection_id: int, countdown: float = 0, wake_token: str = "") -> bool:
+def enqueue_drain(connection_id: int, countdown: float = 0, wake_token: str = "") -> bool:  # nosec B107  # a wake-up id
     """Put a drain task on the broker. Callers go through wake_up(), which keeps it to one
     task per connection. False when the broker is unreachable."""
     from .tasks import drain_connection
@@ -179,7 +181,7 @@ def lease_acquire(connection_id: int, wake_token: str | None = None) -> str | No
     fields = {"drain_lease_token": token, "drain_lease_until": now + _lease_ttl()}
     if wake_token is not None:
         rows = rows.filter(drain_wake_token=wake_token)
-        fields.update(drain_wake_token="", drain_wake_at=None)
+        fields.update(drain_wake_token="", drain_wake_at=None)  # nosec B106  # a wake-up id, not a password
     return token if rows.update(**fields) else None
 
 
@@ -300,8 +302,11 @@ def sweep() -> int:
         state=State.WAITING_RECONNECT, connection__status=SalesforceConnection.Status.CONNECTED
     ).update(state=State.PENDING, next_attempt_at=now, outcome="Replaying: Salesforce is connected again.", updated_at=now)
     no_wake_up = Q(connection__drain_wake_at__isnull=True) | Q(connection__drain_wake_at__lt=now - _wake_ttl())
+    # Only rows whose coalescing window has closed: a row that just committed gets its own
+    # wake-up from the commit, and waking it early would be a task that finds nothing to claim.
+    window_closed = now - timedelta(seconds=settings.SALESFORCE_COALESCE_SECONDS)
     connection_ids = set(
-        SyncOperation.objects.filter(state=State.PENDING, next_attempt_at__lte=now, connection__status=SalesforceConnection.Status.CONNECTED)
+        SyncOperation.objects.filter(state=State.PENDING, next_attempt_at__lte=window_closed, connection__status=SalesforceConnection.Status.CONNECTED)
         .filter(expired_lease, no_wake_up)
         .values_list("connection_id", flat=True)
         .distinct()

@@ -12,7 +12,7 @@ logger = logging.getLogger("integrations.salesforce.tasks")
 
 
 @shared_task(name="integrations.salesforce.tasks.drain_connection", acks_late=True, ignore_result=True)
-def drain_connection(connection_id: int, wake_token: str = "") -> int:
+def drain_connection(connection_id: int, wake_token: str = "") -> int:  # nosec B107  # a wake-up id, not a password
     # A task without a token (queued before wake-ups had one) drains like a manual call.
     started = time.monotonic()
     handled = drain_module.drain(connection_id, wake_token or None)

@@ -253,8 +253,10 @@ SALESFORCE_DEFER_SECONDS = float(os.environ.get("SALESFORCE_DEFER_SECONDS", "900
 # close together share one lookup and one write (see README "Throughput" for the measurement).
 SALESFORCE_COALESCE_SECONDS = float(os.environ.get("SALESFORCE_COALESCE_SECONDS", "0.5"))
 # A scheduled wake-up whose task has not started this long after it was due counts as lost:
-# the sweep schedules another (the lost one, if it ever arrives, finds its token gone).
-SALESFORCE_DRAIN_WAKE_TTL_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_WAKE_TTL_SECONDS", "60"))
+# the sweep schedules another (the lost one, if it ever arrives, finds its token gone). It must
+# outlast the longest queue wait of a backlog, or the sweep adds tasks that find nothing: 1,000
+# workspaces woken at once waited up to 138 s on the 2-core bench machine (bench/throughput.py).
+SALESFORCE_DRAIN_WAKE_TTL_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_WAKE_TTL_SECONDS", "300"))
 # Finished outbox rows (and their attempts) are deleted by the hourly prune after this many days.
 SALESFORCE_OUTBOX_RETENTION_DAYS = float(os.environ.get("SALESFORCE_OUTBOX_RETENTION_DAYS", "90"))
 # After a create got no answer, retries only reconcile (never create) for this long: Salesforce

@@ -16,7 +16,7 @@ def test_wake_ups_lost_by_the_broker_are_recovered_by_the_sweep(fault_team, faul
     # Given a worker (sweep each second) that trusts a scheduled wake-up for 3 s.
     team = fault_team
     fault_workers(concurrency=2, SALESFORCE_DRAIN_WAKE_TTL_SECONDS=WAKE_TTL_SECONDS)
-    run = harness.FaultRun("8. wake-up tasks lost by the broker", team, fault_workers)
+    run = harness.FaultRun("9. wake-up tasks lost by the broker", team, fault_workers)
     # Bookings far enough apart that drains end between them (during a drain a commit queues
     # nothing: the drain picks the row up itself), so each commit publishes a wake-up.
     workload = run.workload(page_actor, seed=808, pause=(0.4, 0.8))

@@ -13,19 +13,25 @@ from dataclasses import dataclass
 
 from .client import SalesforceClient
 from .errors import from_response
-from .soql import in_chunks
+from .soql import in_chunks, soql_template
 
 # Salesforce's Email fields hold at most 80 characters; anything longer can't match (and must
 # not reach a SOQL string literal, which is limited to 4,000).
 EMAIL_MAX = 254
 QUERIES = {
-    "contacts": "SELECT Id, Name, Email, AccountId, Account.Name, CreatedDate FROM Contact "
-    "WHERE Email IN {values} ORDER BY CreatedDate ASC, Id ASC",
-    "leads": "SELECT Id, Name, Email, CreatedDate FROM Lead WHERE Email IN {values} AND IsConverted = false "
-    "ORDER BY CreatedDate ASC, Id ASC",
-    "opportunities": "SELECT Id, Name, AccountId, LastModifiedDate FROM Opportunity WHERE IsClosed = false "
-    "AND AccountId IN (SELECT AccountId FROM Contact WHERE Email IN {values}) "
-    "ORDER BY LastModifiedDate DESC, Id ASC",
+    "contacts": soql_template(
+        "SELECT Id, Name, Email, AccountId, Account.Name, CreatedDate FROM Contact "
+        "WHERE Email IN {values} ORDER BY CreatedDate ASC, Id ASC"
+    ),
+    "leads": soql_template(
+        "SELECT Id, Name, Email, CreatedDate FROM Lead WHERE Email IN {values} AND IsConverted = false "
+        "ORDER BY CreatedDate ASC, Id ASC"
+    ),
+    "opportunities": soql_template(
+        "SELECT Id, Name, AccountId, LastModifiedDate FROM Opportunity WHERE IsClosed = false "
+        "AND AccountId IN (SELECT AccountId FROM Contact WHERE Email IN {values}) "
+        "ORDER BY LastModifiedDate DESC, Id ASC"
+    ),
 }
 
 

@@ -30,7 +30,7 @@ from .client import COLLECTION_LIMIT, SalesforceClient
 from .errors import NeedsReconnectError, RateLimitedError, SalesforceError, from_record_errors, from_response
 from .models import BookingSync, SalesforceConnection, SalesforceUser, SyncOperation
 from .selectors import member_mappings
-from .soql import in_chunks
+from .soql import in_chunks, soql_template
 
 logger = logging.getLogger("integrations.salesforce.push")
 State = SyncOperation.State
@@ -42,7 +42,7 @@ INACTIVE_OWNER = "INACTIVE_OWNER_OR_USER"
 REFRESH_ORG_USERS_TASK = "integrations.salesforce.tasks.refresh_org_users"
 # How far before our clock an Event created by our own lost request may carry its CreatedDate.
 CLOCK_SKEW = timedelta(minutes=5)
-RECONCILE_QUERY = (
+RECONCILE_QUERY = soql_template(
     "SELECT Id, OwnerId, StartDateTime, WhoId, WhatId, Description FROM Event "
     "WHERE CreatedDate >= {since} AND StartDateTime IN {values}"
 )

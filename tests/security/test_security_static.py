@@ -32,6 +32,11 @@ def where(path, node) -> str:
     return f"{path.relative_to(REPO)}:{node.lineno}"
 
 
+# soql() formats a template escaped; soql_template() marks a template kept for in_chunks(), which
+# fills its IN list with format_soql() and the rest as soql() does.
+SOQL_BUILDERS = {"soql", "soql_template"}
+
+
 def test_soql_is_built_only_through_the_escaping_formatter():
     problems = []
     for path, tree in product_modules():
@@ -45,7 +50,9 @@ def test_soql_is_built_only_through_the_escaping_formatter():
                 parent = parent_of.get(node)
                 if isinstance(parent, ast.Expr):
                     continue  # a docstring
-                if not (isinstance(parent, ast.Call) and callee(parent) == "soql" and parent.args and parent.args[0] is node):
+                if not (
+                    isinstance(parent, ast.Call) and callee(parent) in SOQL_BUILDERS and parent.args and parent.args[0] is node
+                ):
                     problems.append(f"{where(path, node)}: SOQL text outside soql(template, ...)")
     assert not problems, "SOQL must go through integrations.salesforce.soql.soql():\n" + "\n".join(problems)
 

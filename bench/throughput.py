@@ -48,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--steady-rates", default="1,5,10")
     parser.add_argument("--pools", default="prefork:4,threads:8,threads:16", help="candidate pools for figure 1 besides 1 and 2 default processes")
     parser.add_argument("--chosen", default="threads:8", help="the pool figures 3 and 4 use")
-    parser.add_argument("--coalesce", type=float, default=0.5, help="SALESFORCE_COALESCE_SECONDS")
+    parser.add_argument("--coalesce", type=float, default=0.8, help="SALESFORCE_COALESCE_SECONDS")
     parser.add_argument("--naive-sample", type=int, default=100)
     parser.add_argument("--post-samples", type=int, default=20)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/h_drain_bench")

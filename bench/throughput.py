@@ -451,7 +451,10 @@ class Child:
                 rows.append(self._steady(connection, link, rate, logs))
                 self.stop_workers()
                 control.set_faults(latency_ms=0)
-            pick = lambda key: median([r[key] for r in rows])  # noqa: E731
+
+            def pick(key: str, rows: list[dict] = rows) -> float:
+                return median([r[key] for r in rows])
+
             noop = pick("noop")
             print(f"| {rate:g} | {pick('per_booking'):.2f} | {pick('p50'):.2f} | {pick('p95'):.2f} | {pick('run'):.0f} "
                   f"| {noop:.0f} ({100 * noop / max(1, pick('run')):.0f}%) |", flush=True)
@@ -496,13 +499,13 @@ class Child:
             began_wall, began = time.time(), time.monotonic()
             peak, done = 0, threading.Event()
 
-            def sample_rss():
+            def sample_rss(done: threading.Event) -> None:
                 nonlocal peak
                 while not done.is_set():
                     peak = max(peak, self.worker_rss())
                     time.sleep(0.2)
 
-            sampler = threading.Thread(target=sample_rss)
+            sampler = threading.Thread(target=sample_rss, args=(done,))
             sampler.start()
             ended = self.wait_done(bookings, timeout=900)
             done.set()

@@ -4,6 +4,7 @@ The booking signals are sent inside the change's transaction; the receivers belo
 BookingEmail row per recipient there (so the mail commits or rolls back with the change) and
 schedule its send on commit. Sending, retries and the sweep live in email_outbox.
 """
+import functools
 import logging
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from .timezones import canonical_zone, user_zone
 logger = logging.getLogger(__name__)
 Kind = BookingEmail.Kind
 Recipient = BookingEmail.Recipient
-SUBJECT_PREFIX = {Kind.CONFIRMED: "Confirmed", Kind.RESCHEDULED: "Moved", Kind.CANCELLED: "Cancelled"}
+SUBJECT_PREFIX: dict[str, str] = {Kind.CONFIRMED: "Confirmed", Kind.RESCHEDULED: "Moved", Kind.CANCELLED: "Cancelled"}
 
 
 def booking_emails_queue(*, booking: Booking, kind: str) -> list[BookingEmail]:
@@ -39,7 +40,7 @@ def booking_emails_queue(*, booking: Booking, kind: str) -> list[BookingEmail]:
     ]
     created = BookingEmail.objects.bulk_create(rows)
     for email in created:
-        transaction.on_commit(lambda pk=email.pk: enqueue_send(pk), robust=True)
+        transaction.on_commit(functools.partial(enqueue_send, email.pk), robust=True)
     return created
 
 

@@ -94,7 +94,9 @@ def param_value(value: str) -> str:
 
 def fold(line: str) -> str:
     """Split `line` into 75-octet pieces joined by CRLF + space, never inside a UTF-8 character."""
-    pieces, current, size = [], [], 0
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
     for char in line:
         width = len(char.encode("utf-8"))
         limit = FOLD_AT if not pieces else FOLD_AT - 1  # continuation lines start with a space

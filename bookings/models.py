@@ -110,6 +110,9 @@ class Booking(models.Model):
     def __str__(self):
         return f"{self.invitee_name} with {self.host} at {self.start_at:%Y-%m-%d %H:%M} UTC"
 
+    def get_absolute_url(self) -> str:
+        return f"/bookings/{self.uid}/"
+
     @property
     def is_live(self) -> bool:
         return self.status != self.Status.CANCELLED
@@ -117,9 +120,6 @@ class Booking(models.Model):
     @property
     def duration_minutes(self) -> int:
         return int((self.end_at - self.start_at).total_seconds() // 60)
-
-    def get_absolute_url(self) -> str:
-        return f"/bookings/{self.uid}/"
 
     def get_public_url(self) -> str:
         """The invitee's page: whoever has this address can reschedule or cancel."""

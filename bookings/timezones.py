@@ -47,8 +47,8 @@ def _tzdata_file(name: str) -> Path | None:
     try:  # the tzdata package, where the system has no zone files
         from importlib.resources import files
 
-        path = files("tzdata.zoneinfo") / name
-        return Path(str(path)) if path.is_file() else None
+        resource = files("tzdata.zoneinfo") / name
+        return Path(str(resource)) if resource.is_file() else None
     except (ImportError, ModuleNotFoundError, TypeError):
         return None
 

@@ -162,11 +162,12 @@ def _zone_context(request, *, default, allow_param: bool = True) -> dict:
     requested = request.GET.get("tz", "") if allow_param else ""
     chosen = canonical_zone(requested)
     zone = chosen or default
+    listed = canonical_zone(zone.key)
     return {
         "zone": zone,
         "zone_name": zone.key,
         "zone_choices": zone_choices(),
-        "zone_is_listed": canonical_zone(zone.key) is not None and canonical_zone(zone.key).key == zone.key,
+        "zone_is_listed": listed is not None and listed.key == zone.key,
         "unknown_zone": requested if requested and chosen is None else "",
         # Only on a plain GET: reloading a refused POST's page would drop its errors.
         "device_zone_default": allow_param and not requested and request.method == "GET",

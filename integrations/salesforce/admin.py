@@ -1,6 +1,7 @@
 """Support's view of every connection and every sync operation. Token columns never appear:
 not in lists, forms, read-only fields, search or filters."""
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -76,7 +77,7 @@ class SalesforceConnectionAdmin(SystemWrittenAdmin):
         ("Settings", {"fields": ("object_scope", "note_type", "note_type_chosen", "cancel_behaviour", "no_match_behaviour", "missing_permissions", "reads_all_events")}),
         ("Health", {"fields": ("health_link", "api_usage", "api_usage_seen_at", "deferred_until", "deferred_reason", "last_error", "last_error_at", "users_refreshed_at", "drain_lease_until")}),
     )
-    readonly_fields = tuple(name for _, group in fieldsets for name in group["fields"])
+    readonly_fields = tuple(flatten_fieldsets(fieldsets))
     exclude = TOKEN_FIELDS
     actions = ("mark_for_reconnect", "refresh_org_users")
 

@@ -1,4 +1,6 @@
 """Support's actions on outbox rows: retry now, and replay (send a booking's current state again)."""
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,14 +11,14 @@ State = SyncOperation.State
 RETRYABLE_STATES = (State.FAILED, State.DEFERRED, State.PENDING, State.WAITING_RECONNECT)
 
 
-def operations_retry_now(*, operation_ids) -> int:
+def operations_retry_now(*, operation_ids: Iterable[int]) -> int:
     """Make failed, deferred, pending and waiting rows due now and ask for a drain of their
     connections. Rows of a connection that is not connected wait for the reconnect instead. Other states are
     left alone. Returns how many rows were changed; idempotent."""
     now = timezone.now()
     with transaction.atomic():
-        rows = SyncOperation.objects.select_for_update(of=("self",)).filter(pk__in=list(operation_ids), state__in=RETRYABLE_STATES)
-        rows = list(rows.select_related("connection"))
+        locked = SyncOperation.objects.select_for_update(of=("self",)).filter(pk__in=list(operation_ids), state__in=RETRYABLE_STATES)
+        rows = list(locked.select_related("connection"))
         connected = {op.pk for op in rows if op.connection.status == SalesforceConnection.Status.CONNECTED}
         waiting = {op.pk for op in rows} - connected
         unclaimed = {"claim_token": ""}  # nosec B105  # a drain's claim id, not a password

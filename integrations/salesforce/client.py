@@ -7,6 +7,7 @@ no token expiry, so a 401 is the only signal).
 """
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -169,8 +170,8 @@ class SalesforceClient:
         self._token_refresher = token_refresher
         # Called before and after every request (the drain renews its lease there, and stops
         # when the lease passed to another drain while a request was in flight).
-        self.before_call = None
-        self.after_call = None
+        self.before_call: Callable[[], None] | None = None
+        self.after_call: Callable[[], None] | None = None
         self._access_token = connection.access_token
         self._http = requests.Session()
         self._sf = self._build(self._access_token)

@@ -23,6 +23,7 @@ adopted notes' links.
 """
 import base64
 import html
+from typing import Any
 
 from django.utils import timezone
 
@@ -119,7 +120,7 @@ class EnhancedRecapPush(RecapPushBase):
                 "SELECT Id, Title, CreatedDate FROM ContentNote WHERE CreatedById = {} AND CreatedDate >= {} "
                 "AND Title IN {} ORDER BY CreatedDate ASC, Id ASC",
                 self.connection.sf_user_id,
-                min(row.create_sent_at for row in rows) - CLOCK_SKEW,
+                min(row.create_sent_at for row in rows if row.create_sent_at is not None) - CLOCK_SKEW,
                 sorted({row.create_sent_title for row in rows}),
             )
         )
@@ -162,6 +163,7 @@ class EnhancedRecapPush(RecapPushBase):
         recap = self.recaps[booking_id]
         fields = {"Title": note_title(recap.booking), "Content": note_content(recap)}
         ref = f"note{booking_id}"
+        plan: list[tuple[str, RecapNoteLink | None, dict]]
         if note_id:
             plan = [("update", None, self._subrequest("PATCH", f"sobjects/ContentNote/{note_id}", ref, fields))]
             document = note_id
@@ -240,7 +242,8 @@ class EnhancedRecapPush(RecapPushBase):
         return False
 
     def _record_link(self, booking_id: int, row: RecapNoteLink, note_id: str, answer: dict) -> None:
-        status, body = answer.get("httpStatusCode", 500), answer.get("body")
+        status = answer.get("httpStatusCode", 500)
+        body: Any = answer.get("body")  # parsed JSON: the link's {"id": ...}, or a list of errors
         row.note_id = note_id
         if status < 300:
             row.attachment_id, row.pushed_at = body["id"], timezone.now()
@@ -263,7 +266,8 @@ class EnhancedRecapPush(RecapPushBase):
 
 def _chunks(plans: list[tuple[int, list]]):
     """Whole recaps per /composite, at most COMPOSITE_LIMIT subrequests each."""
-    chunk, size = [], 0
+    chunk: list[tuple[int, list]] = []
+    size = 0
     for booking_id, plan in plans:
         if chunk and size + len(plan) > COMPOSITE_LIMIT:
             yield chunk

@@ -75,6 +75,8 @@ class UnreadableSecret(Secret):
     told apart from "no token" by is_unreadable(): loading a row never raises, and only the
     code that needs the token (a Salesforce call) turns this into "needs reconnect"."""
 
+    ciphertext: str
+
     def __new__(cls, ciphertext: str):
         value = super().__new__(cls, "")
         value.ciphertext = ciphertext

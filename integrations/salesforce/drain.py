@@ -4,7 +4,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -179,9 +179,10 @@ def process_batch(connection: SalesforceConnection, ops: list[SyncOperation], to
     if client is not None:
         remember_usage(connection, client)
     if halt is not None and halt.state == State.WAITING_RECONNECT:
+        reason = halt.error.message if halt.error is not None else halt.message
         SalesforceConnection.objects.filter(pk=connection.pk, status=SalesforceConnection.Status.CONNECTED).update(
             status=SalesforceConnection.Status.NEEDS_RECONNECT,
-            last_error=f"Salesforce no longer accepts Workestra's access ({halt.error.message}). An admin must reconnect.",
+            last_error=f"Salesforce no longer accepts Workestra's access ({reason}). An admin must reconnect.",
             last_error_at=timezone.now(),
         )
     duration_ms = int((time.monotonic() - clock) * 1000)
@@ -244,11 +245,11 @@ def _keep_lease(connection_id: int, token: str, org_id: str) -> None:
 class Batch:
     token: str
     org_id: str
-    started: object
+    started: datetime
     duration_ms: int
     size: int
     api_calls: int
-    deferred_until: object
+    deferred_until: datetime | None
 
     @property
     def share(self) -> float:

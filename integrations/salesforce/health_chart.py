@@ -104,8 +104,9 @@ def api_calls_chart(days: list[Day], allotment: int | None) -> tuple[SafeString,
     When the allotment dwarfs the calls (the usual case) the axis follows the calls so the bars
     stay readable; the second value says whether the allotment line is on the chart."""
     busiest = max((d.api_calls for d in days), default=0)
-    shows_allotment = bool(allotment) and allotment <= max(busiest, 1) * 4
-    top = axis_top(max(busiest, allotment if shows_allotment else 0))
+    line_at = allotment if allotment and allotment <= max(busiest, 1) * 4 else 0  # 0: no line
+    shows_allotment = bool(line_at)
+    top = axis_top(max(busiest, line_at))
     parts = []
     for i, day in enumerate(days):
         h = PLOT_H * day.api_calls / top
@@ -115,11 +116,11 @@ def api_calls_chart(days: list[Day], allotment: int | None) -> tuple[SafeString,
             f"{_day(day.day)}: {day.api_calls:,.0f} API calls",
         ))
     if shows_allotment:
-        y = TOP + PLOT_H - PLOT_H * allotment / top
+        y = TOP + PLOT_H - PLOT_H * line_at / top
         parts.append(format_html(
             '<line id="sf-allotment" x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-dasharray="5 4"/>'
             '<text x="{}" y="{}" text-anchor="end" font-size="10" fill="{}">daily allotment {}</text>',
-            LEFT, WIDTH - RIGHT, _n(y), _n(y), ALERT, WIDTH - RIGHT, _n(y - 4), ALERT, f"{allotment:,}",
+            LEFT, WIDTH - RIGHT, _n(y), _n(y), ALERT, WIDTH - RIGHT, _n(y - 4), ALERT, f"{line_at:,}",
         ))
     desc = f"{sum(d.api_calls for d in days):,.0f} API calls in {len(days)} days; the busiest day {busiest:,.0f}."
     if allotment:

@@ -102,7 +102,7 @@ def booking_badge(
 def _event_badge(sync: BookingSync | None, op: SyncOperation | None, *, instance_url: str = "") -> hooks.Badge:
     state = sync.event_state if sync else EventState.NONE
     warning = sync.warnings if sync else ""
-    if state in (EventState.LIVE, EventState.CLOSED):
+    if sync is not None and state in (EventState.LIVE, EventState.CLOSED):
         link = records.record_link(instance_url, sync.sf_event_id)
         names = " · ".join(filter(None, [sync.sf_who_name, sync.sf_what_name]))
         extra = {"url": link.url if link else "", "url_label": "Open in Salesforce", "note": names}

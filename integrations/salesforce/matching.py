@@ -115,7 +115,7 @@ def _by_account(records: list[dict]) -> dict[str, dict]:
 def _match_one(email: str, contacts: list[dict], leads: list[dict], opportunities: dict[str, dict]) -> Match:
     if contacts:
         contact = contacts[0]
-        warnings = ()
+        warnings: tuple[str, ...] = ()
         explanation = f"Contact {contact['Name']}: email matched"
         if len(contacts) > 1:
             warnings = (f"{len(contacts)} contacts have the email {email}; the oldest one was used.",)

@@ -13,7 +13,7 @@ logger = logging.getLogger("integrations.salesforce.note_types")
 NoteType = SalesforceConnection.NoteType
 DESCRIBED = ("Note", "ContentNote", "ContentDocumentLink")
 UPDATED = ("Note", "ContentNote")  # links are only ever created
-WRITES = {NoteType.CLASSIC: ("Note",), NoteType.ENHANCED: ("ContentNote", "ContentDocumentLink")}
+WRITES: dict[str, tuple[str, ...]] = {NoteType.CLASSIC: ("Note",), NoteType.ENHANCED: ("ContentNote", "ContentDocumentLink")}
 
 
 def objects_to_write(note_type: str) -> list[str]:

@@ -34,7 +34,7 @@ OPPORTUNITY_PREFIX = "006"
 LEAD_PREFIX = "00Q"
 NO_MATCH = "not pushed: no matching contact or lead"
 EVENTS_ONLY = "not pushed: the workspace pushes Events only"
-TARGET_WORDS = {Target.PERSON: "the contact or lead", Target.DEAL: "the opportunity"}
+TARGET_WORDS: dict[str, str] = {Target.PERSON: "the contact or lead", Target.DEAL: "the opportunity"}
 INACTIVE_OWNER = "INACTIVE_OWNER_OR_USER"
 
 
@@ -169,7 +169,7 @@ class RecapPushBase:
             self.warnings.setdefault(booking_id, []).extend(match.warnings)
             if Target.PERSON not in present and match.who_id:
                 new.append(self._link_to(recap, Target.PERSON, match.who_id))
-            if Target.DEAL not in present and (match.what_id or "").startswith(OPPORTUNITY_PREFIX):
+            if Target.DEAL not in present and match.what_id and match.what_id.startswith(OPPORTUNITY_PREFIX):
                 new.append(self._link_to(recap, Target.DEAL, match.what_id))
         return new
 

@@ -158,7 +158,7 @@ def enqueue_drain(connection_id: int, countdown: float = 0, wake_token: str = ""
 
     try:
         drain_connection.apply_async(
-            args=[connection_id, wake_token], countdown=max(0, min(countdown, MAX_WAKE_DELAY_SECONDS))
+            args=(connection_id, wake_token), countdown=max(0, min(countdown, MAX_WAKE_DELAY_SECONDS))
         )
         return True
     except Exception:  # kombu raises transport-specific errors; any of them means "not enqueued"

@@ -153,7 +153,7 @@ class BookingPush:
     def _reconcile_subrequests(self, syncs: list[BookingSync]) -> list[dict]:
         if not syncs:
             return []
-        since = min(s.create_sent_at for s in syncs) - CLOCK_SKEW
+        since = min(s.create_sent_at for s in syncs if s.create_sent_at is not None) - CLOCK_SKEW
         starts = sorted({s.create_sent_start_at for s in syncs if s.create_sent_start_at})
         return [
             self.client.query_subrequest(f"reconcile_{n}", statement)
@@ -176,7 +176,7 @@ class BookingPush:
         for sync in syncs:
             markers = payloads.booking_markers(self.bookings[sync.booking_id])
             found = next((r for r in records if any(m in (r.get("Description") or "") for m in markers)), None)
-            if found is None and not reconcile.may_create_again(sync.create_sent_at):
+            if found is None and sync.create_sent_at is not None and not reconcile.may_create_again(sync.create_sent_at):
                 self.outcomes[sync.booking_id] = Outcome(RETRY, reconcile.waiting_message(sync.create_sent_at))
                 continue
             if found is not None:

@@ -198,7 +198,7 @@ def connection_check_permissions(
     remember_usage(connection, client)
     by_ref = {response["referenceId"]: response for response in responses}
     _store_org_facts(connection, by_ref.pop(ORG_REF, None), by_ref.pop(VIEW_ALL_REF, None))
-    describes = {ref: (r.get("body") if r.get("httpStatusCode") == 200 else {}) or {} for ref, r in by_ref.items()}
+    describes: dict[str, dict] = {ref: (r.get("body") if r.get("httpStatusCode") == 200 else {}) or {} for ref, r in by_ref.items()}
     if store and not connection.note_type_chosen:
         note_types.apply_default(connection, describes)
     note_type = note_type or connection.note_type
@@ -329,7 +329,7 @@ def enqueue_org_users_refresh(connection_id: int) -> bool:
     from .tasks import refresh_org_users
 
     try:
-        refresh_org_users.apply_async(args=[connection_id])
+        refresh_org_users.apply_async(args=(connection_id,))
         return True
     except Exception:  # kombu raises transport-specific errors; any of them means "not queued"
         logger.warning("salesforce.users.enqueue_failed", extra={"connection_id": connection_id}, exc_info=True)

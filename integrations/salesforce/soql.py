@@ -51,7 +51,9 @@ def in_chunks(template: str, values: list, *, max_chars: int | None = None, **kw
     sentinel = "\x00"
     head, tail = soql(template.replace("{values}", sentinel), **kwargs).split(sentinel)
     budget = max_chars - len(head) - len(tail) - 2  # the parentheses
-    statements, current, used = [], [], 0
+    statements: list[str] = []
+    current: list[str] = []
+    used = 0
     for value in values:
         if isinstance(value, str) and len(value) > STRING_LITERAL_MAX_CHARS:
             raise ValueError(f"a SOQL string literal is limited to {STRING_LITERAL_MAX_CHARS:,} characters")

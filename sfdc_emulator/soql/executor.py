@@ -324,5 +324,8 @@ def _date_range(literal, kind):
     end = start + timedelta(days=days)
     if kind == _DATE:
         return start.isoformat(), end.isoformat()
-    to_stored = lambda day: values.format_datetime(datetime.combine(day, time(), timezone.utc))
+
+    def to_stored(day):
+        return values.format_datetime(datetime.combine(day, time(), timezone.utc))
+
     return to_stored(start), to_stored(end)

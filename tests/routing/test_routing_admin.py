@@ -48,7 +48,7 @@ def test_submissions_are_listed_filtered_and_searched(admin_client, client, form
 def _resubmit(form, inline_formsets) -> dict:
     """The change form's current values, as the browser would post them back."""
     data = {}
-    for name, field in form.fields.items():
+    for name in form.fields:
         value = form[name].value()
         if value not in (None, False):
             data[name] = value

@@ -80,7 +80,7 @@ def test_full_connect(admin_session, admin_user, workspace, sfdc_emulator, envir
     assert sfdc_emulator.control.count_calls(token_path)["count"] == 1
     assert oauth.SESSION_KEY not in admin_session.session
     # The org's users are a worker's job, never the callback's: queued by name, nothing fetched yet.
-    assert queued == [[connection.pk]] and not SalesforceUser.objects.exists()
+    assert queued == [(connection.pk,)] and not SalesforceUser.objects.exists()
     assert "Fetching…" in text_of(admin_session.get(BASE))
 
     assert tasks.refresh_org_users.run(connection.pk) == ACTIVE_STANDARD_USERS

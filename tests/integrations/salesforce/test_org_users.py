@@ -88,4 +88,4 @@ def test_beat_refreshes_every_connected_org_daily(team, monkeypatch):
     monkeypatch.setattr(tasks.refresh_org_users, "apply_async", lambda args, **kw: queued.append(args))
 
     assert tasks.refresh_all_org_users.run() == 1
-    assert queued == [[team.connection.pk]]
+    assert queued == [(team.connection.pk,)]

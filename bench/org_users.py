@@ -8,6 +8,7 @@ before and after the org grew.
 
     .venv/bin/python bench/org_users.py [--users 3000] [--database-url postgres://...]
 """
+
 import argparse
 import os
 import sys
@@ -70,7 +71,10 @@ def main() -> None:
     for key, value in emulator.env().items():
         os.environ[key] = value
         setattr(settings, key, value)
-    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = "workestra-local-client", "workestra-local-secret"
+    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = (
+        "workestra-local-client",
+        "workestra-local-secret",
+    )
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     urls = {"settings": "/settings/integrations/salesforce/", "mapping": "/settings/integrations/salesforce/mapping/"}
     try:
@@ -88,12 +92,18 @@ def main() -> None:
         seconds = time.monotonic() - began
         calls = emulator.control.count("/services/data")
         after = {name: page(client, url) for name, url in urls.items()}
-        print(f"Database: {engine}; org of {args.users:,} active standard users (+ the seed, + 100 partner, + 100 inactive)")
-        print(f"org_users_refresh: {cached:,} users cached in {calls} API calls, {len(queries)} SQL statements, {seconds:.2f} s")
+        print(
+            f"Database: {engine}; org of {args.users:,} active standard users (+ the seed, + 100 partner, + 100 inactive)"
+        )
+        print(
+            f"org_users_refresh: {cached:,} users cached in {calls} API calls, {len(queries)} SQL statements, {seconds:.2f} s"
+        )
         for name in urls:
             (q0, t0), (q1, t1) = before[name], after[name]
-            print(f"{name} page: {q0} SQL statements / {t0 * 1000:.0f} ms with the seed org; "
-                  f"{q1} statements / {t1 * 1000:.0f} ms with {cached:,} users")
+            print(
+                f"{name} page: {q0} SQL statements / {t0 * 1000:.0f} ms with the seed org; "
+                f"{q1} statements / {t1 * 1000:.0f} ms with {cached:,} users"
+            )
     finally:
         stop_emulator(emulator)
 

@@ -8,6 +8,7 @@ on Salesforce). Runs on SQLite and the embedded broker in a temporary folder.
 
     .venv/bin/python bench/push.py [--latency-ms 0] [--samples 30]
 """
+
 import argparse
 import os
 import statistics
@@ -92,7 +93,9 @@ def booking_post_latency(team, samples: int, slot_offset: int) -> list[float]:
     for i in range(samples):
         start = team.free_slot("dave", slot_offset + i)
         began = time.monotonic()
-        response = client.post("/book/acme/dave/", {"name": "Bench Invitee", "email": "jane.roe@globex.com", "start": start.isoformat()})
+        response = client.post(
+            "/book/acme/dave/", {"name": "Bench Invitee", "email": "jane.roe@globex.com", "start": start.isoformat()}
+        )
         timings.append(time.monotonic() - began)
         assert response.status_code == 302, response.status_code
     return timings
@@ -108,7 +111,10 @@ def main() -> None:
     os.environ.update(emulator.env())
     for key, value in emulator.env().items():
         setattr(settings, key, value)
-    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = "workestra-local-client", "workestra-local-secret"
+    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = (
+        "workestra-local-client",
+        "workestra-local-secret",
+    )
     worker = None
     try:
         team = make_team(emulator)
@@ -124,26 +130,50 @@ def main() -> None:
             print(f"Burst of {size:>5}: {calls} API calls = {calls / size:.3f} per booking; drained in {seconds:.1f} s")
 
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workestra", "worker", "--beat", "--loglevel=WARNING", "--concurrency=2",
-             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--schedule", str(WORK / "beat")],
-            cwd=ROOT, env={**os.environ, **worker_sf_env(emulator)}, stdout=open(WORK / "worker.log", "wb"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workestra",
+                "worker",
+                "--beat",
+                "--loglevel=WARNING",
+                "--concurrency=2",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+                "--schedule",
+                str(WORK / "beat"),
+            ],
+            cwd=ROOT,
+            env={**os.environ, **worker_sf_env(emulator)},
+            stdout=open(WORK / "worker.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
         )
         time.sleep(4)
         latencies = commit_to_event(team, args.samples)
-        print(f"Commit → Event present ({args.samples} bookings, one at a time): "
-              f"p50 {percentile(latencies, 50) * 1000:.0f} ms, p95 {percentile(latencies, 95) * 1000:.0f} ms")
+        print(
+            f"Commit → Event present ({args.samples} bookings, one at a time): "
+            f"p50 {percentile(latencies, 50) * 1000:.0f} ms, p95 {percentile(latencies, 95) * 1000:.0f} ms"
+        )
 
         for latency in (0, 2000):
             emulator.control.set_faults(latency_ms=latency)
             timings = booking_post_latency(team, args.samples // 2, slot_offset=0 if latency == 0 else args.samples)
-            print(f"Booking POST with Salesforce at {latency:>4} ms: p50 {percentile(timings, 50) * 1000:.1f} ms, "
-                  f"p95 {percentile(timings, 95) * 1000:.1f} ms (mean {statistics.mean(timings) * 1000:.1f} ms)")
+            print(
+                f"Booking POST with Salesforce at {latency:>4} ms: p50 {percentile(timings, 50) * 1000:.1f} ms, "
+                f"p95 {percentile(timings, 95) * 1000:.1f} ms (mean {statistics.mean(timings) * 1000:.1f} ms)"
+            )
         emulator.control.set_faults(latency_ms=0)
         deadline = time.monotonic() + 120
-        while SyncOperation.objects.filter(state__in=SyncOperation.OPEN_STATES).exists() and time.monotonic() < deadline:
+        while (
+            SyncOperation.objects.filter(state__in=SyncOperation.OPEN_STATES).exists() and time.monotonic() < deadline
+        ):
             time.sleep(0.5)
-        print(f"Bookings: {Booking.objects.count()}; operations not pushed at the end: "
-              f"{SyncOperation.objects.exclude(state=SyncOperation.State.PUSHED).count()}")
+        print(
+            f"Bookings: {Booking.objects.count()}; operations not pushed at the end: "
+            f"{SyncOperation.objects.exclude(state=SyncOperation.State.PUSHED).count()}"
+        )
     finally:
         if worker is not None:
             worker.terminate()

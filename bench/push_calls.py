@@ -11,6 +11,7 @@ Runs on SQLite in a temporary folder with the emulator at 0 ms.
 
     .venv/bin/python bench/push_calls.py
 """
+
 import os
 import sys
 import tempfile
@@ -92,7 +93,11 @@ def measure(team, label: str, send) -> None:
     calls = [c for c in control.calls() if c["counted"]]
     shapes = Counter(
         f"{c['method']} {c['path'].split('/v')[-1].split('/', 1)[-1]}"
-        + (f" [{', '.join(f'{n}× {s}' for s, n in Counter((c['subrequests'] or '').splitlines()).items())}]" if c["subrequests"] else "")
+        + (
+            f" [{', '.join(f'{n}× {s}' for s, n in Counter((c['subrequests'] or '').splitlines()).items())}]"
+            if c["subrequests"]
+            else ""
+        )
         for c in calls
     )
     detail = "; ".join(f"{n}× {shape}" for shape, n in shapes.items())
@@ -105,7 +110,10 @@ def main() -> None:
     os.environ.update(emulator.env())
     for key, value in emulator.env().items():
         setattr(settings, key, value)
-    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = "workestra-local-client", "workestra-local-secret"
+    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = (
+        "workestra-local-client",
+        "workestra-local-secret",
+    )
     try:
         team = make_team(emulator)
         print(f"Bursts of {SIZE:,} bookings, {SIZE:,} distinct invitee emails; emulator at 0 ms; SQLite")

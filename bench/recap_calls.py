@@ -9,6 +9,7 @@ first push whose answer was lost (then reconciled). Counts are the emulator's ca
 
     .venv/bin/python bench/recap_calls.py
 """
+
 import os
 import sys
 import tempfile
@@ -60,7 +61,9 @@ class Bench:
     def recap(self, booking, summary="Jane wants the renewal quote before Friday."):
         self.deliveries += 1
         payload = RecapPayload(booking.uid, summary, ITEMS)
-        recaps.recap_receive_delivery(payload=payload, key=f"bench-{self.deliveries}", body_hash=f"{self.deliveries:064d}")
+        recaps.recap_receive_delivery(
+            payload=payload, key=f"bench-{self.deliveries}", body_hash=f"{self.deliveries:064d}"
+        )
 
     def calls(self, action) -> int:
         control = self.team.emulator.control
@@ -74,8 +77,11 @@ def run(bench: Bench, note_type: str) -> list[tuple[str, str]]:
     team, control = bench.team, bench.team.emulator.control
     connection = team.refresh()
     connection_update_settings(
-        connection=connection, object_scope=SalesforceConnection.ObjectScope.EVENTS_AND_NOTES,
-        cancel_behaviour=connection.cancel_behaviour, no_match_behaviour=connection.no_match_behaviour, note_type=note_type,
+        connection=connection,
+        object_scope=SalesforceConnection.ObjectScope.EVENTS_AND_NOTES,
+        cancel_behaviour=connection.cancel_behaviour,
+        no_match_behaviour=connection.no_match_behaviour,
+        note_type=note_type,
     )
     rows = []
     first = bench.booking()
@@ -89,7 +95,9 @@ def run(bench: Bench, note_type: str) -> list[tuple[str, str]]:
     sobject = "ContentDocument" if note_type == "enhanced" else "Note"
     for note_id in {link.note_id for link in RecapNoteLink.objects.filter(recap__booking=first)}:
         control.delete_record(sobject, note_id)
-    rows.append(("re-push after the note was deleted in Salesforce", bench.calls(lambda: bench.recap(first, "Once more."))))
+    rows.append(
+        ("re-push after the note was deleted in Salesforce", bench.calls(lambda: bench.recap(first, "Once more.")))
+    )
     lost = bench.booking()
 
     def lose_the_answer():
@@ -108,7 +116,10 @@ def main() -> None:
     os.environ.update(emulator.env())
     for key, value in emulator.env().items():
         setattr(settings, key, value)
-    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = "workestra-local-client", "workestra-local-secret"
+    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = (
+        "workestra-local-client",
+        "workestra-local-secret",
+    )
     try:
         bench = Bench(make_team(emulator))
         for note_type in ("enhanced", "classic"):

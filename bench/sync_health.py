@@ -11,6 +11,7 @@ one of your own).
 
     .venv/bin/python bench/sync_health.py [--operations 100000] [--runs 9] [--database-url URL] [--keep | --reuse FILE]
 """
+
 import argparse
 import os
 import random
@@ -29,11 +30,19 @@ parser.add_argument("--operations", type=int, default=100_000)
 parser.add_argument("--runs", type=int, default=9)
 parser.add_argument("--database-url", default="")
 parser.add_argument("--keep", action="store_true", help="keep the SQLite file and print its path")
-parser.add_argument("--reuse", default="", help="a SQLite file a --keep run seeded (or, with --database-url, any "
-                    "value: that database as seeded): time it again without seeding")
+parser.add_argument(
+    "--reuse",
+    default="",
+    help="a SQLite file a --keep run seeded (or, with --database-url, any "
+    "value: that database as seeded): time it again without seeding",
+)
 ARGS = parser.parse_args()
 
-WORK = Path(ARGS.reuse).parent if ARGS.reuse and not ARGS.database_url else Path(tempfile.mkdtemp(prefix="workestra-health-bench-"))
+WORK = (
+    Path(ARGS.reuse).parent
+    if ARGS.reuse and not ARGS.database_url
+    else Path(tempfile.mkdtemp(prefix="workestra-health-bench-"))
+)
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 if ARGS.database_url:
@@ -69,7 +78,13 @@ ERRORS = [
     ("", "Salesforce did not answer within 30 s."),
 ]
 BOOKINGS = 5_000  # operations share bookings, as reschedules and recaps do
-STATES = [State.PUSHED] * 86 + [State.FAILED] * 5 + [State.SKIPPED] * 4 + [State.COALESCED] * 2 + [State.WAITING_RECONNECT, State.DEFERRED, State.PENDING]
+STATES = (
+    [State.PUSHED] * 86
+    + [State.FAILED] * 5
+    + [State.SKIPPED] * 4
+    + [State.COALESCED] * 2
+    + [State.WAITING_RECONNECT, State.DEFERRED, State.PENDING]
+)
 
 
 def seed(count: int):
@@ -77,20 +92,39 @@ def seed(count: int):
     admin = make_member(workspace, "admin@bench.test", role=Membership.Role.ADMIN, first_name="Ada", last_name="Admin")
     link = make_link(admin, slug="intro", title="Intro call", is_default=True)
     connection = SalesforceConnection.objects.create(
-        workspace=workspace, status=SalesforceConnection.Status.CONNECTED, org_id="00D5g000004BenchAA",
-        instance_url="https://bench.my.salesforce.com", sf_username="admin@bench.test", api_usage_used=4_200,
-        api_usage_total=15_000, api_usage_seen_at=timezone.now(), connected_at=timezone.now(),
+        workspace=workspace,
+        status=SalesforceConnection.Status.CONNECTED,
+        org_id="00D5g000004BenchAA",
+        instance_url="https://bench.my.salesforce.com",
+        sf_username="admin@bench.test",
+        api_usage_used=4_200,
+        api_usage_total=15_000,
+        api_usage_seen_at=timezone.now(),
+        connected_at=timezone.now(),
     )
     now = timezone.now()
     rng = random.Random(13)
     bookings = Booking.objects.bulk_create(
-        Booking(workspace=workspace, link=link, host=admin, invitee_name=f"Invitee {i}", invitee_email=f"invitee{i}@example.org",
-                start_at=now + timedelta(hours=i), end_at=now + timedelta(hours=i, minutes=30))
+        Booking(
+            workspace=workspace,
+            link=link,
+            host=admin,
+            invitee_name=f"Invitee {i}",
+            invitee_email=f"invitee{i}@example.org",
+            start_at=now + timedelta(hours=i),
+            end_at=now + timedelta(hours=i, minutes=30),
+        )
         for i in range(BOOKINGS)
     )
     BookingSync.objects.bulk_create(
-        BookingSync(booking=b, workspace=workspace, event_state="live", sf_event_id=f"00U5g{i:013d}", sf_who_id=f"0035g{i:013d}",
-                    sf_who_name=f"Invitee {i}")
+        BookingSync(
+            booking=b,
+            workspace=workspace,
+            event_state="live",
+            sf_event_id=f"00U5g{i:013d}",
+            sf_who_id=f"0035g{i:013d}",
+            sf_who_name=f"Invitee {i}",
+        )
         for i, b in enumerate(bookings)
     )
     rows = []
@@ -98,12 +132,21 @@ def seed(count: int):
         state = rng.choice(STATES)
         created = now - timedelta(seconds=rng.uniform(0, 30 * 86_400))
         code, message = ERRORS[i % len(ERRORS)] if state == State.FAILED else ("", "")
-        rows.append(SyncOperation(
-            workspace=workspace, connection=connection, booking=bookings[i % BOOKINGS], trigger="confirmed", state=state,
-            attempts=1 if state != State.FAILED else 24, api_calls=0.02 if state == State.PUSHED else 0.0, error_code=code,
-            error_message=message, finished_at=created + timedelta(milliseconds=rng.uniform(80, 900)) if state == State.PUSHED else None,
-            sf_ids={"event_id": f"00U5g{i % BOOKINGS:013d}"} if state == State.PUSHED else {},
-        ))
+        rows.append(
+            SyncOperation(
+                workspace=workspace,
+                connection=connection,
+                booking=bookings[i % BOOKINGS],
+                trigger="confirmed",
+                state=state,
+                attempts=1 if state != State.FAILED else 24,
+                api_calls=0.02 if state == State.PUSHED else 0.0,
+                error_code=code,
+                error_message=message,
+                finished_at=created + timedelta(milliseconds=rng.uniform(80, 900)) if state == State.PUSHED else None,
+                sf_ids={"event_id": f"00U5g{i % BOOKINGS:013d}"} if state == State.PUSHED else {},
+            )
+        )
         if len(rows) == 5_000:
             _insert(rows, rng, now)
             rows = []
@@ -114,7 +157,12 @@ def seed(count: int):
 def _insert(rows, rng, now):
     created = SyncOperation.objects.bulk_create(rows)
     # created_at is auto_now_add: spread it over the 30 days afterwards, in one statement per row batch.
-    stamps = {op.pk: (op.finished_at - timedelta(milliseconds=rng.uniform(80, 900))) if op.finished_at else now - timedelta(seconds=rng.uniform(0, 30 * 86_400)) for op in created}
+    stamps = {
+        op.pk: (op.finished_at - timedelta(milliseconds=rng.uniform(80, 900)))
+        if op.finished_at
+        else now - timedelta(seconds=rng.uniform(0, 30 * 86_400))
+        for op in created
+    }
     for op in created:
         op.created_at = stamps[op.pk]
     SyncOperation.objects.bulk_update(created, ["created_at"], batch_size=1_000)
@@ -127,7 +175,9 @@ def main():
         from workestra.models import User
 
         admin = User.objects.get(email="admin@bench.test")
-        print(f"Reusing {SyncOperation.objects.count():,} operations on {db.vendor} ({ARGS.database_url or ARGS.reuse})")
+        print(
+            f"Reusing {SyncOperation.objects.count():,} operations on {db.vendor} ({ARGS.database_url or ARGS.reuse})"
+        )
     else:
         if ARGS.database_url:
             call_command("flush", interactive=False, verbosity=0)
@@ -152,12 +202,16 @@ def main():
         assert response.status_code == 200 and b'id="sync-health"' in response.content
     with CaptureQueriesContext(db) as queries:
         client.get(url)
-    print(f"Settings page with sync health, {ARGS.runs} renders: median {statistics.median(times):.1f} ms, "
-          f"min {min(times):.1f} ms, max {max(times):.1f} ms; {len(queries)} SQL statements per render")
+    print(
+        f"Settings page with sync health, {ARGS.runs} renders: median {statistics.median(times):.1f} ms, "
+        f"min {min(times):.1f} ms, max {max(times):.1f} ms; {len(queries)} SQL statements per render"
+    )
     # CPU time of this process (SQLite runs in it; PostgreSQL's own work is not counted): what a
     # render costs when the machine is shared and wall-clock times wander. Load average alongside.
-    print(f"  CPU time of this process per render: median {statistics.median(cpu):.1f} ms; "
-          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(
+        f"  CPU time of this process per render: median {statistics.median(cpu):.1f} ms; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
     sql_ms = sum(float(q["time"]) for q in queries.captured_queries) * 1000
     print(f"  of which SQL {sql_ms:.0f} ms; the slowest statements:")
     for query in sorted(queries.captured_queries, key=lambda q: float(q["time"]), reverse=True)[:4]:

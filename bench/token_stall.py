@@ -12,6 +12,7 @@ figures are the medians over the rounds of each round's p50 / p95.
 
 Without --database-url it runs on SQLite in a temporary folder; the embedded broker always.
 """
+
 import argparse
 import os
 import statistics
@@ -82,7 +83,8 @@ def one_round(team, token_latency_ms: int, arrivals: int, interval: float) -> tu
     def invitee(host, start, arrival):
         try:
             response = Client(HTTP_HOST="127.0.0.1").post(
-                f"/book/acme/{host}/", {"name": "Bench Invitee", "email": "jane.roe@globex.com", "start": start.isoformat()}
+                f"/book/acme/{host}/",
+                {"name": "Bench Invitee", "email": "jane.roe@globex.com", "start": start.isoformat()},
             )
             timings.append(time.monotonic() - arrival)
             if response.status_code != 302:
@@ -129,7 +131,10 @@ def main() -> None:
     os.environ.update(emulator.env())
     for key, value in emulator.env().items():
         setattr(settings, key, value)
-    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = "workestra-local-client", "workestra-local-secret"
+    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = (
+        "workestra-local-client",
+        "workestra-local-secret",
+    )
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     try:
         team = make_team(emulator)
@@ -137,14 +142,18 @@ def main() -> None:
         for _ in range(args.rounds):
             for latency in (0, args.slow_ms):
                 results[latency].append(one_round(team, latency, args.arrivals, args.interval))
-        print(f"Database: {engine}; {args.rounds} rounds per latency, interleaved (A B A B); per round a token refresh "
-              f"starts, then {args.arrivals} booking POSTs arrive one every {args.interval:g} s")
+        print(
+            f"Database: {engine}; {args.rounds} rounds per latency, interleaved (A B A B); per round a token refresh "
+            f"starts, then {args.arrivals} booking POSTs arrive one every {args.interval:g} s"
+        )
         for latency, rounds in results.items():
             p50 = statistics.median(r[0] for r in rounds) * 1000
             p95 = statistics.median(r[1] for r in rounds) * 1000
             refresh = statistics.median(r[2] for r in rounds)
-            print(f"Token endpoint at {latency / 1000:>3.0f} s: booking POST p50 {p50:6.1f} ms, p95 {p95:6.1f} ms "
-                  f"(median of rounds; refresh took {refresh:.2f} s)")
+            print(
+                f"Token endpoint at {latency / 1000:>3.0f} s: booking POST p50 {p50:6.1f} ms, p95 {p95:6.1f} ms "
+                f"(median of rounds; refresh took {refresh:.2f} s)"
+            )
     finally:
         emulator.control.set_settings(token_latency_ms=0)
         stop_emulator(emulator)

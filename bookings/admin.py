@@ -1,6 +1,7 @@
 """Support staff see every link and booking. Booking times and statuses are read-only here:
 changes go through bookings.services (the cancel action below) so that the history is
 recorded and listeners such as the Salesforce outbox hear about them."""
+
 from django.contrib import admin, messages
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -19,7 +20,8 @@ def booking_cell(booking):
     """booking_summary on two lines, for list columns: the name, then the time (no wrap)."""
     return format_html(
         '{}<br><span class="quiet" style="white-space:nowrap">{}</span>',
-        booking.invitee_name, date_format(localtime(booking.start_at), "j M Y, H:i T"),
+        booking.invitee_name,
+        date_format(localtime(booking.start_at), "j M Y, H:i T"),
     )
 
 
@@ -62,12 +64,33 @@ class BookingAdmin(admin.ModelAdmin):
     search_fields = ["uid", "invitee_email", "invitee_name", "host__email"]
     date_hierarchy = "start_at"
     fields = [
-        "uid", "workspace", "link", "host", "invitee_name", "invitee_email", "answers",
-        "start_at", "end_at", "status", "cancel_reason", "cancelled_at", "created_at", "updated_at",
+        "uid",
+        "workspace",
+        "link",
+        "host",
+        "invitee_name",
+        "invitee_email",
+        "answers",
+        "start_at",
+        "end_at",
+        "status",
+        "cancel_reason",
+        "cancelled_at",
+        "created_at",
+        "updated_at",
     ]
     readonly_fields = [
-        "uid", "workspace", "link", "host", "start_at", "end_at", "status", "cancel_reason", "cancelled_at",
-        "created_at", "updated_at",
+        "uid",
+        "workspace",
+        "link",
+        "host",
+        "start_at",
+        "end_at",
+        "status",
+        "cancel_reason",
+        "cancelled_at",
+        "created_at",
+        "updated_at",
     ]
     inlines = [BookingChangeInline]
     actions = ["cancel_bookings"]

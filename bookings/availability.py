@@ -9,6 +9,7 @@ Wall-clock times that do not exist (the spring-forward gap) shift forward by the
 zoneinfo does with fold=0; ambiguous times (fall-back) mean their first occurrence. Stepping in
 absolute time means a window across a change yields its real length in slots, never a duplicate.
 """
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta

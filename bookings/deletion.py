@@ -7,6 +7,7 @@ button), not by a cascade (a workspace, link or user deletion), not from the she
 is to cancel the booking first (the admin's "Cancel selected bookings"), which lets those apps
 clean up (delete or close the Event); once that has happened the deletion goes through.
 """
+
 from django.db.models import ProtectedError
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
@@ -21,7 +22,9 @@ def deletion_refusals(bookings) -> list[str]:
     """One sentence per booking that must not be deleted yet, saying why and what to do."""
     bookings = list(bookings)
     blocks = hooks.collect_deletion_blocks(bookings)
-    return [PREFIX.format(uid=booking.uid) + " ".join(blocks[booking.pk]) for booking in bookings if booking.pk in blocks]
+    return [
+        PREFIX.format(uid=booking.uid) + " ".join(blocks[booking.pk]) for booking in bookings if booking.pk in blocks
+    ]
 
 
 @receiver(pre_delete, sender=Booking, dispatch_uid="bookings.deletion.refuse_blocked")

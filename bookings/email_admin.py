@@ -1,4 +1,5 @@
 """The mail outbox in Django admin: read-only rows the system writes, and "Send again now"."""
+
 from django.contrib import admin, messages
 from django.utils import timezone
 
@@ -8,7 +9,17 @@ from .models import BookingEmail
 
 @admin.register(BookingEmail)
 class BookingEmailAdmin(admin.ModelAdmin):
-    list_display = ["id", "booking", "kind", "recipient", "to_address", "state", "attempts", "next_attempt_at", "sent_at"]
+    list_display = [
+        "id",
+        "booking",
+        "kind",
+        "recipient",
+        "to_address",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+    ]
     list_filter = ["state", "kind", "recipient"]
     list_select_related = ["booking__host"]
     search_fields = ["to_address", "booking__invitee_email"]
@@ -31,4 +42,6 @@ class BookingEmailAdmin(admin.ModelAdmin):
         ids = list(rows.values_list("pk", flat=True))
         rows.update(state=BookingEmail.State.PENDING, next_attempt_at=timezone.now(), lease_until=None)
         queued = sum(enqueue_send(pk) for pk in ids)
-        self.message_user(request, f"Queued {queued} of {len(ids)} email(s); the sweep sends the rest.", messages.SUCCESS)
+        self.message_user(
+            request, f"Queued {queued} of {len(ids)} email(s); the sweep sends the rest.", messages.SUCCESS
+        )

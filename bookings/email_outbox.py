@@ -4,6 +4,7 @@ A row is claimed by setting its lease in a short transaction and sent outside an
 (an SMTP conversation must not hold SQLite's write lock). A worker killed mid-send leaves
 the lease to expire and the sweep sends the row again: at least once, never lost.
 """
+
 import logging
 from datetime import timedelta
 from email.mime.text import MIMEText
@@ -31,11 +32,7 @@ def email_claim(email_id: int) -> BookingEmail | None:
     """The row, leased to the caller, when it is pending, due and not leased; else None."""
     now = timezone.now()
     with transaction.atomic():
-        email = (
-            BookingEmail.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(now), pk=email_id)
-            .first()
-        )
+        email = BookingEmail.objects.select_for_update(skip_locked=True).filter(_claimable(now), pk=email_id).first()
         if email is None:
             return None
         email.lease_until = now + timedelta(seconds=settings.BOOKING_EMAIL_LEASE_SECONDS)

@@ -4,6 +4,7 @@ The booking signals are sent inside the change's transaction; the receivers belo
 BookingEmail row per recipient there (so the mail commits or rolls back with the change) and
 schedule its send on commit. Sending, retries and the sweep live in email_outbox.
 """
+
 import functools
 import logging
 
@@ -31,12 +32,26 @@ def booking_emails_queue(*, booking: Booking, kind: str) -> list[BookingEmail]:
     booking = Booking.objects.select_related("link", "host", "workspace").get(pk=booking.pk)
     method = ics.Method.CANCEL if kind == Kind.CANCELLED else ics.Method.REQUEST
     rows = [
-        _email(booking, kind, Recipient.INVITEE, to=booking.invitee_email, reply_to=booking.host.email,
-               page_url=booking.get_public_url(), method=method),
+        _email(
+            booking,
+            kind,
+            Recipient.INVITEE,
+            to=booking.invitee_email,
+            reply_to=booking.host.email,
+            page_url=booking.get_public_url(),
+            method=method,
+        ),
         # The host's copy links to the member page: the invitee's address can cancel the meeting,
         # and a host's calendar may be copied into other systems.
-        _email(booking, kind, Recipient.HOST, to=booking.host.email, reply_to=booking.invitee_email,
-               page_url=booking.get_member_url(), method=method),
+        _email(
+            booking,
+            kind,
+            Recipient.HOST,
+            to=booking.host.email,
+            reply_to=booking.invitee_email,
+            page_url=booking.get_member_url(),
+            method=method,
+        ),
     ]
     created = BookingEmail.objects.bulk_create(rows)
     for email in created:
@@ -49,7 +64,14 @@ def _email(booking, kind, recipient, *, to, reply_to, page_url, method) -> Booki
     if recipient == Recipient.INVITEE and booking.invitee_timezone:
         zone = canonical_zone(booking.invitee_timezone) or zone
     book_url = f"{settings.PUBLIC_BASE_URL}{booking.link.get_public_path()}"
-    context = {"booking": booking, "kind": kind, "recipient": recipient, "page_url": page_url, "zone": zone, "book_url": book_url}
+    context = {
+        "booking": booking,
+        "kind": kind,
+        "recipient": recipient,
+        "page_url": page_url,
+        "zone": zone,
+        "book_url": book_url,
+    }
     return BookingEmail(
         booking=booking,
         kind=kind,

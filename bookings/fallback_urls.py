@@ -4,6 +4,7 @@ otherwise show its technical 404 to an invitee who mistyped a link.
 
 Only addresses ending in "/" match, so APPEND_SLASH still sends /book/acme/alice to its page.
 """
+
 from django.urls import re_path
 
 from .views.public import unknown_public_link

@@ -1,5 +1,6 @@
 """Member-facing forms: field shapes only. The rules (unique slug, overlapping windows, ...)
 live in link_services and come back as LinkError."""
+
 from django import forms
 
 from .availability import WeeklyWindow

@@ -16,6 +16,7 @@ templates call them; a callable returns None when it has nothing to show.
     deleting the row would leave it there). One call for all bookings being deleted; see
     bookings.deletion, which refuses the deletion with the reasons.
 """
+
 from dataclasses import dataclass, field
 
 

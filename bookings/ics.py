@@ -6,6 +6,7 @@ the invitee's capability to reschedule or cancel. SEQUENCE is the number of chan
 booking was made (each reschedule and the cancellation add one), so a calendar applies them in
 order; DTSTAMP is when the latest change happened.
 """
+
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 

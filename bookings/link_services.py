@@ -1,4 +1,5 @@
 """Writes to booking links and their weekly availability."""
+
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ValidationError
@@ -110,7 +111,9 @@ def _clean_duration(duration_minutes) -> int:
     except (TypeError, ValueError):
         minutes = 0
     if not MIN_DURATION <= minutes <= MAX_DURATION:
-        raise LinkError(f"The duration must be between {MIN_DURATION} and {MAX_DURATION} minutes.", field="duration_minutes")
+        raise LinkError(
+            f"The duration must be between {MIN_DURATION} and {MAX_DURATION} minutes.", field="duration_minutes"
+        )
     return minutes
 
 
@@ -119,7 +122,7 @@ def _clean_windows(windows: Iterable[WeeklyWindow]) -> list[WeeklyWindow]:
     for window in windows:
         if window.end <= window.start:
             raise LinkError("Each availability window must end after it starts.", field="availability")
-    for earlier, later in zip(windows, windows[1:]):
+    for earlier, later in zip(windows, windows[1:]):  # noqa: B905
         if earlier.weekday == later.weekday and later.start < earlier.end:
             day = AvailabilityRule.Weekday(earlier.weekday).label
             raise LinkError(f"Two availability windows on {day} overlap; merge them into one.", field="availability")

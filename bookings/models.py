@@ -66,7 +66,9 @@ class AvailabilityRule(models.Model):
     class Meta:
         ordering = ["weekday", "start_time"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(end_time__gt=models.F("start_time")), name="availability_ends_after_start")
+            models.CheckConstraint(
+                condition=models.Q(end_time__gt=models.F("start_time")), name="availability_ends_after_start"
+            )
         ]
 
     def __str__(self):

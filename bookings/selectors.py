@@ -1,4 +1,5 @@
 """Reads for booking pages. Member-facing reads take the membership and never leave its workspace."""
+
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
@@ -57,9 +58,11 @@ def links_visible(*, membership) -> QuerySet:
 def link_get_editable(*, membership, link_id: int) -> BookingLink:
     """Raises Http404 for a link outside the member's workspace and PermissionDenied for
     someone else's link (unless the member is an admin)."""
-    link = BookingLink.objects.select_related("owner", "workspace").filter(
-        workspace_id=membership.workspace_id, pk=link_id
-    ).first()
+    link = (
+        BookingLink.objects.select_related("owner", "workspace")
+        .filter(workspace_id=membership.workspace_id, pk=link_id)
+        .first()
+    )
     if link is None:
         raise Http404("No such booking link.")
     if link.owner_id != membership.user_id and not membership.is_admin:

@@ -6,6 +6,7 @@ back with it. Every check that depends on other bookings runs after the host's u
 locked: two invitees racing for the same slot are serialised there (on SQLite the IMMEDIATE
 transaction mode takes the database write lock at BEGIN, which serialises them the same way).
 """
+
 import json
 import logging
 import re
@@ -168,7 +169,6 @@ def booking_input_errors(*, name, email, start) -> dict[str, str]:
         except BookingError as error:
             errors[error.field or "form"] = error.message
     return errors
-
 
 
 def clean_form_token(value) -> str:

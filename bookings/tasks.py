@@ -1,5 +1,6 @@
 """Thin Celery entry points for the mail outbox. They take ids and re-read the row, so
 acks_late (a killed worker's task is delivered again) is safe."""
+
 from celery import shared_task
 
 from . import email_outbox

@@ -6,6 +6,7 @@ nobody should pick: backward-compatibility links (US/Eastern, Asia/Calcutta, Eur
 UCT), Etc/GMT+5 and friends, localtime, Factory. A link a browser still reports (Chrome says
 Asia/Calcutta) is read as the zone it links to, using tzdata.zi's link lines.
 """
+
 import functools
 import logging
 import zoneinfo

@@ -3,6 +3,7 @@
 Public views render it themselves instead of raising Http404, because with DEBUG on (the demo)
 Django answers an Http404 with its technical page, which an invitee should never see.
 """
+
 import functools
 
 from django.http import Http404

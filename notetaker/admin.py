@@ -2,6 +2,7 @@
 Read-only: recaps change through the notetaker or the host's edit (notetaker.services), so
 the change time that decides "edited since the last push" stays true. The push operations
 themselves are in the CRM's admin (for Salesforce: SyncOperation)."""
+
 from django.contrib import admin
 from django.utils.html import format_html
 
@@ -32,7 +33,16 @@ class ActionItemInline(ReadOnlyInline):
 
 class RecapNoteLinkInline(ReadOnlyInline):
     model = RecapNoteLink
-    fields = ["target", "note_type", "parent_id", "note_id", "attachment_id", "create_sent_at", "create_sent_title", "pushed_at"]
+    fields = [
+        "target",
+        "note_type",
+        "parent_id",
+        "note_id",
+        "attachment_id",
+        "create_sent_at",
+        "create_sent_title",
+        "pushed_at",
+    ]
 
 
 class RecapDeliveryInline(ReadOnlyInline):
@@ -78,7 +88,10 @@ class RecapAdmin(admin.ModelAdmin):
         if not links:
             return "—"
         destination = hooks.destination()
-        cells = [(link.get_target_display(), destination.note_link(obj, link.note_id) if destination else link.note_id) for link in links]
+        cells = [
+            (link.get_target_display(), destination.note_link(obj, link.note_id) if destination else link.note_id)
+            for link in links
+        ]
         return format_html("<br>".join(["{}: {}"] * len(cells)), *(part for cell in cells for part in cell))
 
     @admin.display(description="Push state", ordering="latest_push_state")

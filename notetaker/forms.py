@@ -1,4 +1,5 @@
 """The host's edit of a recap: the summary and a formset of action items (same rules as the webhook)."""
+
 from django import forms
 
 from . import webhook
@@ -18,7 +19,9 @@ class RecapForm(forms.Form):
 class ActionItemForm(forms.Form):
     text = forms.CharField(max_length=ACTION_TEXT_MAX_CHARS, required=False, widget=forms.TextInput)
     assignee = forms.CharField(max_length=ASSIGNEE_MAX_CHARS, required=False)
-    due_date = forms.DateField(required=False, input_formats=["%Y-%m-%d"], widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    due_date = forms.DateField(
+        required=False, input_formats=["%Y-%m-%d"], widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def clean(self):
         data = super().clean()
@@ -28,7 +31,12 @@ class ActionItemForm(forms.Form):
 
 
 ActionItemFormSet = forms.formset_factory(
-    ActionItemForm, extra=2, can_delete=True, max_num=ACTION_ITEMS_MAX, validate_max=True, absolute_max=ACTION_ITEMS_MAX + 10
+    ActionItemForm,
+    extra=2,
+    can_delete=True,
+    max_num=ACTION_ITEMS_MAX,
+    validate_max=True,
+    absolute_max=ACTION_ITEMS_MAX + 10,
 )
 
 
@@ -39,7 +47,9 @@ def action_items_from(formset) -> list[webhook.ActionItemData]:
         data = form.cleaned_data
         if not data or data.get("DELETE") or not data.get("text", "").strip():
             continue
-        items.append(webhook.ActionItemData(data["text"].strip(), (data.get("assignee") or "").strip(), data.get("due_date")))
+        items.append(
+            webhook.ActionItemData(data["text"].strip(), (data.get("assignee") or "").strip(), data.get("due_date"))
+        )
     return items
 
 

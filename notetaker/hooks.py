@@ -15,6 +15,7 @@ A RecapDestination has:
 - annotate_push_state(queryset) -> queryset with `latest_push_state`,
   push_state_label(state) -> str and note_link(recap, note_id) -> html, for the admin's recap list.
 """
+
 from dataclasses import dataclass, field
 
 from bookings import hooks as booking_hooks

@@ -1,5 +1,6 @@
 """Meeting recaps from the notetaker: one per booking, with its action items, the webhook
 deliveries that wrote it, and the CRM Notes it was pushed as."""
+
 from django.conf import settings
 from django.db import models
 
@@ -17,7 +18,9 @@ class Recap(models.Model):
     booking = models.OneToOneField("bookings.Booking", on_delete=models.CASCADE, related_name="recap")
     summary = models.TextField(max_length=SUMMARY_MAX_CHARS)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEBHOOK)
-    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # When the summary or action items last changed (a delivery that changes nothing keeps it).
     content_changed_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)

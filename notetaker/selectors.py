@@ -1,11 +1,19 @@
 """Reads: a booking's recap, and (through the registered CRM, see hooks.py) whether it can be
 pushed and how its last push went."""
+
 from . import hooks
 from .hooks import NO_DESTINATION_REASON, PushAvailability, PushStatus
 from .models import Recap
 from .webhook import ActionItemData
 
-__all__ = ["PushAvailability", "PushStatus", "recap_for_booking", "action_item_data", "push_availability", "push_status"]
+__all__ = [
+    "PushAvailability",
+    "PushStatus",
+    "recap_for_booking",
+    "action_item_data",
+    "push_availability",
+    "push_status",
+]
 
 
 def recap_for_booking(booking) -> Recap | None:

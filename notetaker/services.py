@@ -1,4 +1,5 @@
 """Writes to recaps: a notetaker delivery, a member's edit, a request to push to the CRM."""
+
 import json
 import logging
 from dataclasses import dataclass
@@ -82,8 +83,13 @@ def _receive(payload: RecapPayload, key: str, body_hash: str) -> DeliveryResult:
             _response_key(): queued.word if queued else "not_queued",
         }
         content = json.dumps(body)
-        RecapDelivery.objects.create(key=key, body_sha256=body_hash, recap=recap, response_status=status, response_body=content)
-    logger.info("notetaker.recap.received", extra={"booking_id": booking.pk, "recap_id": recap.pk, "recap_created": created, "recap_changed": changed})
+        RecapDelivery.objects.create(
+            key=key, body_sha256=body_hash, recap=recap, response_status=status, response_body=content
+        )
+    logger.info(
+        "notetaker.recap.received",
+        extra={"booking_id": booking.pk, "recap_id": recap.pk, "recap_created": created, "recap_changed": changed},
+    )
     return DeliveryResult(status, content)
 
 
@@ -119,7 +125,9 @@ def _write(booking: Booking, summary: str, items, *, source: str, user=None) -> 
     now = timezone.now()
     recap = Recap.objects.filter(booking=booking).first()
     if recap is None:
-        recap = Recap.objects.create(booking=booking, summary=summary, source=source, edited_by=user, content_changed_at=now)
+        recap = Recap.objects.create(
+            booking=booking, summary=summary, source=source, edited_by=user, content_changed_at=now
+        )
         _replace_items(recap, items)
         return recap, True, True
     changed = recap.summary != summary or selectors.action_item_data(recap) != items
@@ -149,5 +157,7 @@ def recap_request_push(*, recap: Recap) -> hooks.QueuedPush:
     with transaction.atomic():
         queued = _queue(recap.booking)
     if queued is None:  # the connection changed since we looked
-        raise PushUnavailable(selectors.push_availability(recap.booking.workspace).reason or "The CRM is not connected.")
+        raise PushUnavailable(
+            selectors.push_availability(recap.booking.workspace).reason or "The CRM is not connected."
+        )
     return queued

@@ -1,4 +1,5 @@
 """The notetaker's webhook, and the host's edit and Push buttons for a booking's recap."""
+
 import logging
 
 from django.conf import settings
@@ -37,7 +38,9 @@ def recap_webhook(request):
         webhook.verify_signature(body, request.headers.get(webhook.SIGNATURE_HEADER), settings.NOTETAKER_WEBHOOK_SECRET)
         payload = webhook.parse(body)
         body_hash = webhook.body_sha256(body)
-        key = webhook.delivery_key(idempotency_key=request.headers.get("Idempotency-Key", "").strip(), payload=payload, body_hash=body_hash)
+        key = webhook.delivery_key(
+            idempotency_key=request.headers.get("Idempotency-Key", "").strip(), payload=payload, body_hash=body_hash
+        )
         result = services.recap_receive_delivery(payload=payload, key=key, body_hash=body_hash)
     except webhook.WebhookError as error:
         if error.status in (401, 403, 503):
@@ -55,7 +58,9 @@ def recap_webhook(request):
 
 def _managed_recap(request, uid: str):
     """The booking (in the member's workspace) and its recap; only its host or an admin."""
-    booking = Booking.objects.select_related("workspace", "link", "host").filter(uid=uid, workspace=request.workspace).first()
+    booking = (
+        Booking.objects.select_related("workspace", "link", "host").filter(uid=uid, workspace=request.workspace).first()
+    )
     if booking is None:
         raise Http404("No such booking.")
     if not booking_is_managed_by(booking=booking, membership=request.membership):
@@ -75,7 +80,10 @@ def recap_edit(request, uid: str):
         formset = ActionItemFormSet(request.POST, prefix="items")
         if form.is_valid() and formset.is_valid():
             changed = services.recap_update(
-                recap=recap, summary=form.cleaned_data["summary"], action_items=action_items_from(formset), user=request.user
+                recap=recap,
+                summary=form.cleaned_data["summary"],
+                action_items=action_items_from(formset),
+                user=request.user,
             )
             messages.success(request, "The recap was saved." if changed else "Nothing changed.")
             return redirect(booking.get_absolute_url())
@@ -83,7 +91,12 @@ def recap_edit(request, uid: str):
         form = RecapForm(initial={"summary": recap.summary})
         formset = ActionItemFormSet(initial=initial_items(recap), prefix="items")
     status = 400 if request.method == "POST" else 200
-    return render(request, "notetaker/recap_edit.html", {"booking": booking, "recap": recap, "form": form, "formset": formset}, status=status)
+    return render(
+        request,
+        "notetaker/recap_edit.html",
+        {"booking": booking, "recap": recap, "form": form, "formset": formset},
+        status=status,
+    )
 
 
 @require_POST

@@ -4,6 +4,7 @@ The notetaker signs the raw body: `X-Workestra-Signature: sha256=<hex HMAC-SHA25
 keyed with NOTETAKER_WEBHOOK_SECRET. Every failure is a WebhookError carrying the HTTP
 status and a message that says what is wrong.
 """
+
 import hashlib
 import hmac
 import json
@@ -79,7 +80,7 @@ def _signature_shape_problem(value: str) -> str:
         return "it contains a line break; send one line, sha256=<64 hex digits>."
     if not value.startswith(SIGNATURE_PREFIX):
         return f"it must start with {SIGNATURE_PREFIX!r}, then 64 hex digits."
-    digest = value[len(SIGNATURE_PREFIX):]
+    digest = value[len(SIGNATURE_PREFIX) :]
     if not SIGNATURE_HEX.fullmatch(digest):
         return f"after {SIGNATURE_PREFIX!r} come {len(digest)} characters; expected 64 hex digits (0-9, a-f)."
     return ""

@@ -1,4 +1,5 @@
 """Support staff see every routing form (questions and routes inline) and every submission."""
+
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
@@ -49,7 +50,15 @@ class RoutingFormAdmin(admin.ModelAdmin):
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
     list_display = [
-        "created_at", "email", "form", "route_label", "route_action", "used_fallback", "owner_name", "api_calls", "duration_ms",
+        "created_at",
+        "email",
+        "form",
+        "route_label",
+        "route_action",
+        "used_fallback",
+        "owner_name",
+        "api_calls",
+        "duration_ms",
     ]
     list_filter = ["form", "route_action", "used_fallback", "lookup_cached", "owner_source"]
     list_select_related = ["form__workspace"]

@@ -1,4 +1,5 @@
 """The demo's routing form "contact-sales" (SPEC §6): a Salesforce lookup, else Alice's link."""
+
 from bookings.models import BookingLink
 
 from . import services

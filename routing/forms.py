@@ -1,6 +1,7 @@
 """Form shapes: the admin's builder (formsets) and the invitee's answer form. The rules that
 span fields (one fallback, links of this workspace, ...) live in rules.py and come back from
 services.form_save as RoutingFormError."""
+
 from django import forms
 from django.utils.text import slugify
 
@@ -31,7 +32,10 @@ class QuestionForm(forms.Form):
     kind = forms.ChoiceField(label="Type", choices=Question.Kind.choices)
     required = forms.BooleanField(required=False)
     options = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000, help_text="Single choice: one per line."
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=5000,
+        help_text="Single choice: one per line.",
     )
 
     def has_changed(self):
@@ -53,7 +57,10 @@ def key_from_label(label: str) -> str:
 class RouteForm(forms.Form):
     # data-action-select: static/js/routing_builder.js shows only the chosen action's fields.
     action = forms.ChoiceField(
-        label="Then", choices=BLANK + Route.Action.choices, required=False, widget=forms.Select(attrs={"data-action-select": ""})
+        label="Then",
+        choices=BLANK + Route.Action.choices,
+        required=False,
+        widget=forms.Select(attrs={"data-action-select": ""}),
     )
     link = forms.ModelChoiceField(
         queryset=None,
@@ -61,7 +68,9 @@ class RouteForm(forms.Form):
         label="Booking link",
         error_messages={"invalid_choice": "That booking link was deleted or isn't in this workspace; pick another."},
     )
-    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=rules.MESSAGE_MAX_LENGTH, required=False)
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=rules.MESSAGE_MAX_LENGTH, required=False
+    )
 
     def __init__(self, *args, links=None, question_keys=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -73,10 +82,14 @@ class RouteForm(forms.Form):
             self.fields[f"operator_{slot}"] = forms.ChoiceField(
                 label="Comparison", choices=Route.Operator.choices, required=False
             )
-            self.fields[f"value_{slot}"] = forms.CharField(label="Value", max_length=rules.VALUE_MAX_LENGTH, required=False)
+            self.fields[f"value_{slot}"] = forms.CharField(
+                label="Value", max_length=rules.VALUE_MAX_LENGTH, required=False
+            )
 
     def condition_rows(self):
-        return [(self[f"question_{s}"], self[f"operator_{s}"], self[f"value_{s}"]) for s in range(1, CONDITION_SLOTS + 1)]
+        return [
+            (self[f"question_{s}"], self[f"operator_{s}"], self[f"value_{s}"]) for s in range(1, CONDITION_SLOTS + 1)
+        ]
 
     def has_changed(self):
         # The operator select always has a value; a row is only "filled in" by its other fields.
@@ -151,7 +164,10 @@ def route_specs(formset, fallback: FallbackForm) -> list[RouteSpec]:
         link = data.get("link")
         routes.append(
             RouteSpec(
-                action=data["action"], link_id=link.pk if link else None, message=data.get("message") or "", is_fallback=True
+                action=data["action"],
+                link_id=link.pk if link else None,
+                message=data.get("message") or "",
+                is_fallback=True,
             )
         )
     return routes

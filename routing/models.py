@@ -4,6 +4,7 @@ A route's conditions are a small JSON list (``[{"question": key, "operator": ...
 all must hold) so a form's questions and routes are saved together in one go. Submissions keep
 a copy of what happened in plain words; they never point at routes, which a save replaces.
 """
+
 from django.conf import settings
 from django.db import models
 
@@ -16,7 +17,9 @@ class RoutingForm(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["workspace", "slug"], name="routing_form_slug_unique_per_workspace")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "slug"], name="routing_form_slug_unique_per_workspace")
+        ]
         ordering = ["name", "id"]
 
     def __str__(self):

@@ -1,5 +1,6 @@
 """The rules of a routing form, as pure functions: what a valid form is, and whether a route's
 conditions hold for a set of answers. No database access here."""
+
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -192,7 +193,8 @@ def describe_conditions(conditions: list[dict]) -> str:
         return "no conditions"
     labels = dict(Operator.choices)
     return " and ".join(
-        f"{c.get('question')} {labels.get(str(c.get('operator')), c.get('operator'))} “{c.get('value')}”" for c in conditions
+        f"{c.get('question')} {labels.get(str(c.get('operator')), c.get('operator'))} “{c.get('value')}”"
+        for c in conditions
     )
 
 

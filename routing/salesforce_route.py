@@ -9,6 +9,7 @@ POST limit in workestra.ratelimit) and routing's own share of the org's daily al
 (SALESFORCE_ROUTING_API_SHARE), counted per org per UTC day in the shared cache. Over either, the
 invitee goes to the fallback at once, with the reason on the submission.
 """
+
 import hashlib
 import logging
 from dataclasses import dataclass, replace
@@ -75,7 +76,11 @@ def route_to_owner(*, workspace, email: str, form_id: int | None = None) -> Owne
     member = member_for_sf_user(connection, result.owner_sf_id)
     if member is None:
         return replace(route, reason=f"{owner} is not mapped to a Workestra member")
-    link = BookingLink.objects.filter(workspace=workspace, owner=member, is_default=True).select_related("workspace").first()
+    link = (
+        BookingLink.objects.filter(workspace=workspace, owner=member, is_default=True)
+        .select_related("workspace")
+        .first()
+    )
     if link is None:
         return replace(route, member=member, reason=f"{member.display_name} ({owner}) has no default booking link")
     return replace(route, member=member, link=link)

@@ -1,4 +1,5 @@
 """Reads for routing pages. Admin reads take the workspace and never leave it."""
+
 from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -22,11 +23,15 @@ def form_get_for_admin(*, workspace, form_id: int) -> RoutingForm:
 
 def form_get_public(*, workspace_slug: str, form_slug: str) -> RoutingForm:
     """Raises Http404."""
-    return get_object_or_404(RoutingForm.objects.select_related("workspace"), workspace__slug=workspace_slug, slug=form_slug)
+    return get_object_or_404(
+        RoutingForm.objects.select_related("workspace"), workspace__slug=workspace_slug, slug=form_slug
+    )
 
 
 def workspace_links(*, workspace) -> QuerySet:
-    return BookingLink.objects.filter(workspace=workspace).select_related("owner").order_by("owner__email", "title", "id")
+    return (
+        BookingLink.objects.filter(workspace=workspace).select_related("owner").order_by("owner__email", "title", "id")
+    )
 
 
 def form_problems(*, form: RoutingForm) -> list[str]:
@@ -38,8 +43,12 @@ def form_problems(*, form: RoutingForm) -> list[str]:
             continue
         if route.link is None or route.link.workspace_id != form.workspace_id:
             label = "The fallback" if route.is_fallback else f"Route {number}"
-            consequence = "invitees see a generic thank-you message" if route.is_fallback else "invitees go to the fallback"
-            problems.append(f"{label} points at a booking link that was deleted; until you pick another, {consequence}.")
+            consequence = (
+                "invitees see a generic thank-you message" if route.is_fallback else "invitees go to the fallback"
+            )
+            problems.append(
+                f"{label} points at a booking link that was deleted; until you pick another, {consequence}."
+            )
     return problems
 
 

@@ -1,4 +1,5 @@
 """Writes: saving a routing form (questions and routes together) and routing a submission."""
+
 import logging
 import time
 from collections.abc import Sequence
@@ -65,8 +66,13 @@ def form_save(
 def _question(form, position: int, spec: QuestionSpec) -> Question:
     options = list(spec.options) if spec.kind == Question.Kind.SINGLE_CHOICE else []
     return Question(
-        form=form, position=position, key=spec.key, label=spec.label.strip(), kind=spec.kind,
-        required=spec.required, options=options,
+        form=form,
+        position=position,
+        key=spec.key,
+        label=spec.label.strip(),
+        kind=spec.kind,
+        required=spec.required,
+        options=options,
     )
 
 
@@ -130,8 +136,13 @@ def submission_create(*, form: RoutingForm, answers: dict[str, str]) -> Submissi
     )
     logger.info(
         "routing.submission",
-        extra={"form_id": form.pk, "submission_id": submission.pk, "route": submission.route_label,
-               "fallback": submission.used_fallback, "api_calls": submission.api_calls},
+        extra={
+            "form_id": form.pk,
+            "submission_id": submission.pk,
+            "route": submission.route_label,
+            "fallback": submission.used_fallback,
+            "api_calls": submission.api_calls,
+        },
     )
     return submission
 

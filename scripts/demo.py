@@ -2,6 +2,7 @@
 """The demo on one machine: migrate (SQLite), seed the `acme` workspace, then run the local
 Salesforce emulator, a Celery worker (with beat, on the embedded broker) and the web server
 until Ctrl-C. Logs go to var/log/."""
+
 import os
 import signal
 import socket
@@ -31,7 +32,7 @@ def wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: floa
 
 
 def start(name: str, args: list[str], env: dict) -> subprocess.Popen:
-    log = open(LOGS / f"{name}.log", "ab")
+    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -50,19 +51,39 @@ def main() -> None:
     subprocess.run([sys.executable, *manage, "seed_demo"], cwd=ROOT, env=env, check=True)
 
     processes = []
-    emulator = start("sfdc_emulator", ["-m", "sfdc_emulator", "--port", str(SFDC_PORT), "--data-dir", str(SFDC_DIR)], env)
+    emulator = start(
+        "sfdc_emulator", ["-m", "sfdc_emulator", "--port", str(SFDC_PORT), "--data-dir", str(SFDC_DIR)], env
+    )
     processes.append(emulator)
     wait_for_port(SFDC_PORT, emulator, "sfdc_emulator")
     # simple-salesforce and requests-oauthlib trust the emulator's CA through this bundle.
     env["REQUESTS_CA_BUNDLE"] = str(SFDC_DIR / "ca-bundle.pem")
     # The same I/O-bound pool as docker-compose.yml, smaller: the demo's SQLite has one writer.
-    processes.append(start("worker", ["-m", "celery", "-A", "workestra", "worker", "--beat", "--loglevel=INFO",
-                                      "--pool=threads", "--concurrency=4", "--schedule", str(VAR / "celerybeat-schedule")], env))
+    processes.append(
+        start(
+            "worker",
+            [
+                "-m",
+                "celery",
+                "-A",
+                "workestra",
+                "worker",
+                "--beat",
+                "--loglevel=INFO",
+                "--pool=threads",
+                "--concurrency=4",
+                "--schedule",
+                str(VAR / "celerybeat-schedule"),
+            ],
+            env,
+        )
+    )
     web = start("web", [*manage, "runserver", f"127.0.0.1:{WEB_PORT}", "--noreload"], env)
     processes.append(web)
     wait_for_port(WEB_PORT, web, "web")
 
-    print(f"""
+    print(
+        f"""
 Workestra demo is running.
 
   Web app            http://127.0.0.1:{WEB_PORT}/accounts/login/
@@ -76,7 +97,9 @@ Workestra demo is running.
   Logs               {LOGS}/
 
 Connect Salesforce at http://127.0.0.1:{WEB_PORT}/settings/integrations/salesforce/ . Ctrl-C stops everything.
-""", flush=True)
+""",
+        flush=True,
+    )
 
     def stop(*_):
         for process in processes:

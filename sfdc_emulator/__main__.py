@@ -26,8 +26,7 @@ def main(argv=None):
         state.reset(Store(Path(args.data_dir) / "state.sqlite3"))
         print(f"sfdc_emulator: re-seeded {args.data_dir}")
         return
-    server.serve(args.data_dir, host=args.host, port=args.port, reset=args.reset,
-                 verbose=args.verbose)
+    server.serve(args.data_dir, host=args.host, port=args.port, reset=args.reset, verbose=args.verbose)
 
 
 if __name__ == "__main__":

@@ -10,16 +10,29 @@ from . import composite, sobjects, state
 from .errors import not_found
 from .results import Result, require_method
 
-VERSIONS = {50: "Winter '21", 51: "Spring '21", 52: "Summer '21", 53: "Winter '22",
-            54: "Spring '22", 55: "Summer '22", 56: "Winter '23", 57: "Spring '23",
-            58: "Summer '23", 59: "Winter '24", 60: "Spring '24", 61: "Summer '24",
-            62: "Winter '25"}
+VERSIONS = {
+    50: "Winter '21",
+    51: "Spring '21",
+    52: "Summer '21",
+    53: "Winter '22",
+    54: "Spring '22",
+    55: "Summer '22",
+    56: "Winter '23",
+    57: "Spring '23",
+    58: "Summer '23",
+    59: "Winter '24",
+    60: "Spring '24",
+    61: "Summer '24",
+    62: "Winter '25",
+}
 _VERSION_RE = re.compile(r"^/v(\d+)\.0(/.*)?$")
 
 
 def versions_list():
-    return [{"label": label, "url": f"/services/data/v{number}.0", "version": f"{number}.0"}
-            for number, label in VERSIONS.items()]
+    return [
+        {"label": label, "url": f"/services/data/v{number}.0", "version": f"{number}.0"}
+        for number, label in VERSIONS.items()
+    ]
 
 
 def split_version(path):
@@ -51,8 +64,7 @@ def dispatch(ctx, method, path, params, body):
 def limits(store):
     usage = state.usage(store)
     return {
-        "DailyApiRequests": {"Max": usage["total"],
-                             "Remaining": max(usage["total"] - usage["used"], 0)},
+        "DailyApiRequests": {"Max": usage["total"], "Remaining": max(usage["total"] - usage["used"], 0)},
         "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
         "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
         "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
@@ -73,12 +85,22 @@ def _query(ctx, endpoint, rest, params):
     batch_size = state.settings(store)["query_batch_size"]
     if rest:
         return cursors.more(rest[0], ctx.version, batch_size)
-    return cursors.query(store, ctx.actor, params.get("q", ""), ctx.version,
-                         endpoint == "queryAll", batch_size)
+    return cursors.query(store, ctx.actor, params.get("q", ""), ctx.version, endpoint == "queryAll", batch_size)
 
 
 def _resources(version):
     base = f"/services/data/v{version}"
-    names = ("sobjects", "query", "queryAll", "composite", "limits", "search", "recent",
-             "tooling", "chatter", "analytics", "connect")
+    names = (
+        "sobjects",
+        "query",
+        "queryAll",
+        "composite",
+        "limits",
+        "search",
+        "recent",
+        "tooling",
+        "chatter",
+        "analytics",
+        "connect",
+    )
     return {name: f"{base}/{name}" for name in names}

@@ -49,9 +49,16 @@ def handle(app, request):
         return browser.lightning_record(app, request)
     if path == "/favicon.ico":
         return text_response(404, "Not Found")
-    call = {"method": request.method, "path": path, "query": request.query_string,
-            "status": None, "counted": False, "api_version": None, "at": values.now(),
-            "org": None}
+    call = {
+        "method": request.method,
+        "path": path,
+        "query": request.query_string,
+        "status": None,
+        "counted": False,
+        "api_version": None,
+        "at": values.now(),
+        "org": None,
+    }
     response = _salesforce(app, request, call)
     call["status"] = response.status
     app.store.log_call(call)
@@ -61,7 +68,7 @@ def handle(app, request):
 def _salesforce(app, request, call):
     path = request.path
     sandbox = path == "/sandbox" or path.startswith("/sandbox/")
-    login_path = path[len("/sandbox"):] if sandbox else path
+    login_path = path[len("/sandbox") :] if sandbox else path
     failure = faults.take_failure(app.store, path)
     if failure is not None:
         response = failure
@@ -85,12 +92,16 @@ def _salesforce(app, request, call):
 
 
 def _home(app):
-    links = [("Production login", app.login_base(False) + "/services/oauth2/authorize"),
-             ("Sandbox login", app.login_base(True) + "/services/oauth2/authorize"),
-             ("Records browser", app.base_url + "/_records/"),
-             ("Control API state", app.base_url + "/_control/state")]
+    links = [
+        ("Production login", app.login_base(False) + "/services/oauth2/authorize"),
+        ("Sandbox login", app.login_base(True) + "/services/oauth2/authorize"),
+        ("Records browser", app.base_url + "/_records/"),
+        ("Control API state", app.base_url + "/_control/state"),
+    ]
     items = "".join(f"<li>{esc(label)}: <code>{esc(url)}</code></li>" for label, url in links)
-    body = (f"<p>Local Salesforce emulator for <b>{esc(seed.ORG_NAME)}</b>. Connected app "
-            f"<code>{esc(seed.CLIENT_ID)}</code>.</p><ul>{items}</ul>"
-            f"<p class='muted'>CA bundle: {esc(app.ca_bundle)}</p>")
+    body = (
+        f"<p>Local Salesforce emulator for <b>{esc(seed.ORG_NAME)}</b>. Connected app "
+        f"<code>{esc(seed.CLIENT_ID)}</code>.</p><ul>{items}</ul>"
+        f"<p class='muted'>CA bundle: {esc(app.ca_bundle)}</p>"
+    )
     return html_response(200, page("sfdc_emulator", body))

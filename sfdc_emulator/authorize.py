@@ -20,10 +20,34 @@ from . import ids, seed, state, users
 from .pages import esc, hidden_fields, page, table
 from .web import html_response, redirect
 
-OAUTH_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-                "code_challenge_method", "login_hint", "prompt", "display", "nonce")
-ALLOWED_SCOPES = {"api", "id", "refresh_token", "offline_access", "full", "web", "openid",
-                  "profile", "email", "address", "phone", "chatter_api", "visualforce"}
+OAUTH_PARAMS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "login_hint",
+    "prompt",
+    "display",
+    "nonce",
+)
+ALLOWED_SCOPES = {
+    "api",
+    "id",
+    "refresh_token",
+    "offline_access",
+    "full",
+    "web",
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "chatter_api",
+    "visualforce",
+}
 SCOPE_TEXT = {
     "api": "Manage user data via APIs (api)",
     "id": "Access the identity URL service (id, profile, email, address, phone)",
@@ -36,8 +60,7 @@ TICKET_SECONDS = 600
 
 
 def handle(app, request, org):
-    params = {k: (request.form if request.method == "POST" else request.params).get(k)
-              for k in OAUTH_PARAMS}
+    params = {k: (request.form if request.method == "POST" else request.params).get(k) for k in OAUTH_PARAMS}
     switched = state.settings(app.store)["authorize_error"]
     if params["client_id"] != seed.CLIENT_ID or switched == "invalid_client_id":
         return error_page("invalid_client_id", "client identifier invalid")
@@ -65,8 +88,13 @@ def redirect_uri_allowed(uri):
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return False
-    return (parts.scheme in ("http", "https") and parts.hostname in LOCAL_HOSTS
-            and parts.path == seed.CALLBACK_PATH and not parts.query and not parts.fragment)
+    return (
+        parts.scheme in ("http", "https")
+        and parts.hostname in LOCAL_HOSTS
+        and parts.path == seed.CALLBACK_PATH
+        and not parts.query
+        and not parts.fragment
+    )
 
 
 def _request_problem(params):
@@ -85,11 +113,9 @@ def _scopes(params):
 
 
 def _login(app, request, params, org):
-    user, error = users.authenticate(app.store, request.form.get("username"),
-                                     request.form.get("password"))
+    user, error = users.authenticate(app.store, request.form.get("username"), request.form.get("password"))
     if error:
-        return _sign_in_page(app, request, params, org, error=error,
-                             username=request.form.get("username"))
+        return _sign_in_page(app, request, params, org, error=error, username=request.form.get("username"))
     ticket = _ticket(app, user["Id"], org, params, int(time.time()))
     scopes = "".join(f"<li>{esc(text)}</li>" for text in dict.fromkeys(SCOPE_TEXT.get(s, s) for s in _scopes(params)))
     body = (
@@ -107,24 +133,44 @@ def _login(app, request, params, org):
 def _decide(app, request, params, org, action):
     user_id = _check_ticket(app, request.form.get("ticket"), org, params)
     if user_id is None:
-        return _sign_in_page(app, request, params, org,
-                             error="Your sign-in expired. Please sign in again.")
+        return _sign_in_page(app, request, params, org, error="Your sign-in expired. Please sign in again.")
     if action == "deny":
-        return redirect(_with_query(params["redirect_uri"], {
-            "error": "access_denied", "error_description": "end-user denied authorization",
-            "state": params["state"]}))
+        return redirect(
+            _with_query(
+                params["redirect_uri"],
+                {
+                    "error": "access_denied",
+                    "error_description": "end-user denied authorization",
+                    "state": params["state"],
+                },
+            )
+        )
     switched = state.settings(app.store)["authorize_error"]
     if switched:
         from .oauth import CONNECT_ERRORS
 
-        return redirect(_with_query(params["redirect_uri"], {
-            "error": switched, "error_description": CONNECT_ERRORS.get(switched, switched),
-            "state": params["state"]}))
+        return redirect(
+            _with_query(
+                params["redirect_uri"],
+                {
+                    "error": switched,
+                    "error_description": CONNECT_ERRORS.get(switched, switched),
+                    "state": params["state"],
+                },
+            )
+        )
     code = "aPrx" + ids.random_token(64)
-    app.store.add_code(code, {"client_id": params["client_id"], "user_id": user_id, "org": org,
-                              "redirect_uri": params["redirect_uri"],
-                              "scope": " ".join(dict.fromkeys(_scopes(params))),
-                              "code_challenge": params["code_challenge"] or None})
+    app.store.add_code(
+        code,
+        {
+            "client_id": params["client_id"],
+            "user_id": user_id,
+            "org": org,
+            "redirect_uri": params["redirect_uri"],
+            "scope": " ".join(dict.fromkeys(_scopes(params))),
+            "code_challenge": params["code_challenge"] or None,
+        },
+    )
     return redirect(_with_query(params["redirect_uri"], {"code": code, "state": params["state"]}))
 
 
@@ -133,8 +179,16 @@ def _sign_in_page(app, request, params, org, error=None, username=None):
     for person in users.directory(app.store):
         status = "Active" if person["active"] else "Inactive"
         api = "on" if person["api_enabled"] else "off"
-        rows.append([esc(person["username"]), esc(seed.PASSWORD), esc(person["name"]),
-                     esc(person["profile"]), esc(status), esc(api)])
+        rows.append(
+            [
+                esc(person["username"]),
+                esc(seed.PASSWORD),
+                esc(person["name"]),
+                esc(person["profile"]),
+                esc(status),
+                esc(api),
+            ]
+        )
     error_html = f"<div class='error'>{esc(error)}</div>" if error else ""
     login_as = esc(username or params["login_hint"] or "")
     body = (
@@ -153,9 +207,11 @@ def _sign_in_page(app, request, params, org, error=None, username=None):
 
 
 def error_page(error, description):
-    body = (f"<div class='error'>error={esc(error)}&amp;error_description={esc(description)}</div>"
-            "<p>The request could not be processed: check the connected app's client_id and "
-            "callback URL.</p>")
+    body = (
+        f"<div class='error'>error={esc(error)}&amp;error_description={esc(description)}</div>"
+        "<p>The request could not be processed: check the connected app's client_id and "
+        "callback URL.</p>"
+    )
     return html_response(400, page("Salesforce - OAuth Error", body))
 
 
@@ -186,7 +242,5 @@ def _check_ticket(app, ticket, org, params):
 
 
 def _mac(app, user_id, org, params, issued):
-    message = "|".join([user_id, org, str(issued), urlencode(sorted(
-        (k, v or "") for k, v in params.items()))])
-    return hmac.new(app.store.kv_get("secret").encode(), message.encode(),
-                    hashlib.sha256).hexdigest()
+    message = "|".join([user_id, org, str(issued), urlencode(sorted((k, v or "") for k, v in params.items()))])
+    return hmac.new(app.store.kv_get("secret").encode(), message.encode(), hashlib.sha256).hexdigest()

@@ -24,9 +24,13 @@ def handle(app, request):
     headers, cells = render(tab, rows, names)
     nav = " ".join(
         f"<a href='/_records/?tab={quote(name)}'>{'<b>' if name == tab else ''}{esc(name)}"
-        f" ({len(store.records(name))}){'</b>' if name == tab else ''}</a>" for name in TABS)
-    toggle = (f"<a href='/_records/?tab={quote(tab)}&amp;deleted={'0' if show_deleted else '1'}'>"
-              f"{'hide' if show_deleted else 'show'} deleted</a>")
+        f" ({len(store.records(name))}){'</b>' if name == tab else ''}</a>"
+        for name in TABS
+    )
+    toggle = (
+        f"<a href='/_records/?tab={quote(tab)}&amp;deleted={'0' if show_deleted else '1'}'>"
+        f"{'hide' if show_deleted else 'show'} deleted</a>"
+    )
     body = f"<nav>{nav}</nav><p class='muted'>{toggle}</p>" + table(headers, cells)
     return html_response(200, page(f"Records - {tab}", body, refresh_seconds=5))
 
@@ -50,17 +54,34 @@ def lightning_record(app, request):
 
 def _events(_, rows, names):
     headers = ["Subject", "Start", "Duration", "Owner", "Who", "What", "Description", "Created"]
-    cells = [[esc(r["Subject"]), esc(r["StartDateTime"]), esc(r["DurationInMinutes"]),
-              names.html(r["OwnerId"]), names.html(r["WhoId"], with_type=True),
-              names.html(r["WhatId"], with_type=True), _excerpt(r["Description"]),
-              esc(r["CreatedDate"]) + _deleted(r)] for r in rows]
+    cells = [
+        [
+            esc(r["Subject"]),
+            esc(r["StartDateTime"]),
+            esc(r["DurationInMinutes"]),
+            names.html(r["OwnerId"]),
+            names.html(r["WhoId"], with_type=True),
+            names.html(r["WhatId"], with_type=True),
+            _excerpt(r["Description"]),
+            esc(r["CreatedDate"]) + _deleted(r),
+        ]
+        for r in rows
+    ]
     return headers, cells
 
 
 def _notes(_, rows, names):
     headers = ["Parent", "Title", "Body", "Owner", "Created"]
-    cells = [[names.html(r["ParentId"], with_type=True), esc(r["Title"]), _excerpt(r["Body"]),
-              names.html(r["OwnerId"]), esc(r["CreatedDate"]) + _deleted(r)] for r in rows]
+    cells = [
+        [
+            names.html(r["ParentId"], with_type=True),
+            esc(r["Title"]),
+            _excerpt(r["Body"]),
+            names.html(r["OwnerId"]),
+            esc(r["CreatedDate"]) + _deleted(r),
+        ]
+        for r in rows
+    ]
     return headers, cells
 
 
@@ -70,21 +91,39 @@ def _content_notes(_, rows, names):
     for link in names.store.records("ContentDocumentLink"):
         links.setdefault(link["ContentDocumentId"], []).append(link)
     headers = ["Linked to", "Title", "Text", "Owner", "Created"]
-    cells = [[", ".join(names.html(link["LinkedEntityId"], with_type=True) + f" [{esc(link['ShareType'])}]"
-                        for link in links.get(r["Id"], [])),
-              esc(r["Title"]), esc(r.get("TextPreview")), names.html(r["OwnerId"]),
-              esc(r["CreatedDate"]) + _deleted(r)] for r in rows]
+    cells = [
+        [
+            ", ".join(
+                names.html(link["LinkedEntityId"], with_type=True) + f" [{esc(link['ShareType'])}]"
+                for link in links.get(r["Id"], [])
+            ),
+            esc(r["Title"]),
+            esc(r.get("TextPreview")),
+            names.html(r["OwnerId"]),
+            esc(r["CreatedDate"]) + _deleted(r),
+        ]
+        for r in rows
+    ]
     return headers, cells
 
 
 def _plain(tab, rows, names):
     sobject = schema.OBJECTS[tab]
-    shown = [f.name for f in sobject.fields.values()
-             if f.name not in ("IsDeleted", "CreatedById", "LastModifiedById", "SystemModstamp")]
+    shown = [
+        f.name
+        for f in sobject.fields.values()
+        if f.name not in ("IsDeleted", "CreatedById", "LastModifiedById", "SystemModstamp")
+    ]
     cells = []
     for r in rows:
-        cells.append([names.html(r.get(name)) if sobject.fields[name].type == "reference"
-                      and name != "Id" else esc(r.get(name)) for name in shown])
+        cells.append(
+            [
+                names.html(r.get(name))
+                if sobject.fields[name].type == "reference" and name != "Id"
+                else esc(r.get(name))
+                for name in shown
+            ]
+        )
         cells[-1][-1] += _deleted(r)
     return shown, cells
 
@@ -109,7 +148,6 @@ class _NameCache:
             return ""
         if record_id not in self.cache:
             record = self.store.get_record(record_id)
-            self.cache[record_id] = (record or {}).get("Name") or (record or {}).get("Title") \
-                or record_id
+            self.cache[record_id] = (record or {}).get("Name") or (record or {}).get("Title") or record_id
         label = esc(self.cache[record_id])
         return f"{label} ({esc(ids.sobject_of(record_id))})" if with_type else label

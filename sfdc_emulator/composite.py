@@ -24,12 +24,17 @@ MAX_QUERY_OR_COLLECTION_SUBREQUESTS = 5
 MAX_RECORDS = 200
 _QUERY_OR_COLLECTION_RE = re.compile(r"^/services/data/v\d+\.\d/(query|queryAll|composite/sobjects)(/|\?|$)")
 _REFERENCE_RE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
-_HALTED = [{"errorCode": "PROCESSING_HALTED",
-            "message": "The transaction was rolled back since another operation in the same "
-                       "transaction failed."}]
-_ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                "message": "Record rolled back because not all records were valid and the "
-                           "request was using AllOrNone header", "fields": []}
+_HALTED = [
+    {
+        "errorCode": "PROCESSING_HALTED",
+        "message": "The transaction was rolled back since another operation in the same transaction failed.",
+    }
+]
+_ROLLED_BACK = {
+    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+    "fields": [],
+}
 
 
 class _Rollback(Exception):
@@ -61,39 +66,43 @@ def run(ctx, body):
         pass
     if all_or_none and failed:
         failed_ref = responses[-1]["referenceId"]
-        responses = [responses[-1] if sub["referenceId"] == failed_ref else
-                     {"body": _HALTED, "httpHeaders": {}, "httpStatusCode": 400,
-                      "referenceId": sub["referenceId"]} for sub in subrequests]
+        responses = [
+            responses[-1]
+            if sub["referenceId"] == failed_ref
+            else {"body": _HALTED, "httpHeaders": {}, "httpStatusCode": 400, "referenceId": sub["referenceId"]}
+            for sub in subrequests
+        ]
     return {"compositeResponse": responses}
 
 
 def _composite_input(body):
     if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
-        raise json_parser_error("Cannot deserialize instance of CompositeRequest: "
-                                "compositeRequest is required")
+        raise json_parser_error("Cannot deserialize instance of CompositeRequest: compositeRequest is required")
     subrequests = body["compositeRequest"]
     if len(subrequests) > MAX_SUBREQUESTS:
         # Message unverified; the 25-subrequest limit is documented.
-        raise SalesforceError(400, "INVALID_API_INPUT",
-                              f"Composite Request can have a maximum of {MAX_SUBREQUESTS} "
-                              "subrequests")
+        raise SalesforceError(
+            400, "INVALID_API_INPUT", f"Composite Request can have a maximum of {MAX_SUBREQUESTS} subrequests"
+        )
     seen = set()
     for sub in subrequests:
         ref = sub.get("referenceId") if isinstance(sub, dict) else None
         if not ref or not re.fullmatch(r"[A-Za-z0-9_]+", ref) or ref in seen:
             raise SalesforceError(400, "INVALID_API_INPUT", f"Invalid referenceId: {ref}")
         if not sub.get("method") or not sub.get("url"):
-            raise SalesforceError(400, "INVALID_API_INPUT",
-                                  "Each subrequest needs method, url and referenceId")
+            raise SalesforceError(400, "INVALID_API_INPUT", "Each subrequest needs method, url and referenceId")
         seen.add(ref)
     heavy = sum(1 for sub in subrequests if _QUERY_OR_COLLECTION_RE.match(str(sub["url"])))
     if heavy > MAX_QUERY_OR_COLLECTION_SUBREQUESTS:
         # The limit is documented ("up to 5 of these subrequests can be sObject Collections or
         # query operations"); the error code and message are a guess.
-        raise SalesforceError(400, "INVALID_API_INPUT",
-                              f"Composite Request can have a maximum of "
-                              f"{MAX_QUERY_OR_COLLECTION_SUBREQUESTS} query or sObject "
-                              f"Collections subrequests, but got {heavy}")
+        raise SalesforceError(
+            400,
+            "INVALID_API_INPUT",
+            f"Composite Request can have a maximum of "
+            f"{MAX_QUERY_OR_COLLECTION_SUBREQUESTS} query or sObject "
+            f"Collections subrequests, but got {heavy}",
+        )
     return subrequests, bool(body.get("allOrNone", False))
 
 
@@ -107,11 +116,13 @@ def _run_subrequest(ctx, sub, outputs):
     except _BadReference as bad:
         return _response(ref, 400, [{"errorCode": "PROCESSING_HALTED", "message": str(bad)}])
     parts = urlsplit(url)
-    split = split_version(parts.path[len("/services/data"):]) \
-        if parts.path.startswith("/services/data/") else None
+    split = split_version(parts.path[len("/services/data") :]) if parts.path.startswith("/services/data/") else None
     if split is None or split[1].rstrip("/") == "/composite":
-        return _response(ref, 400, [{"errorCode": "INVALID_API_INPUT", "fields": [],
-                                     "message": f"Invalid subrequest url: {sub['url']}"}])
+        return _response(
+            ref,
+            400,
+            [{"errorCode": "INVALID_API_INPUT", "fields": [], "message": f"Invalid subrequest url: {sub['url']}"}],
+        )
     version, path = split
     params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     sub_ctx = Ctx(ctx.app, ctx.actor, ctx.org, version)
@@ -124,8 +135,7 @@ def _run_subrequest(ctx, sub, outputs):
 
 
 def _response(ref, status, body, headers=None):
-    return {"body": body, "httpHeaders": headers or {}, "httpStatusCode": status,
-            "referenceId": ref}
+    return {"body": body, "httpHeaders": headers or {}, "httpStatusCode": status, "referenceId": ref}
 
 
 def _resolve_text(text, outputs):
@@ -150,14 +160,14 @@ def _lookup(match, outputs):
         raise _BadReference(
             f"Invalid reference specified. No value for {expression} found in {ref}. Provided "
             f"referenceId ('{ref}') must match a referenceId from a previous successful "
-            "subrequest.")
+            "subrequest."
+        )
     current = outputs[ref]
     for key, index in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]", path):
         try:
             current = current[int(index)] if index else current[key]
         except (KeyError, IndexError, TypeError):
-            raise _BadReference(f"Invalid reference specified. No value for {expression} found "
-                                f"in {ref}.") from None
+            raise _BadReference(f"Invalid reference specified. No value for {expression} found in {ref}.") from None
     return current
 
 
@@ -173,20 +183,21 @@ def collections(ctx, method, rest, params, body):
         record_ids = [i for i in params.get("ids", "").split(",") if i]
         if not record_ids:
             # Issue 11's recorded answer: 400 REQUIRED_FIELD_MISSING; the message is a guess.
-            raise SalesforceError(400, "REQUIRED_FIELD_MISSING",
-                                  "Required fields are missing: [ids]", ["ids"])
+            raise SalesforceError(400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [ids]", ["ids"])
         all_or_none = params.get("allOrNone", "false").lower() == "true"
         items = [(None, record_id) for record_id in record_ids]
     else:
         if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-            raise json_parser_error("Cannot deserialize instance of SObjectCollection: "
-                                    "records is required")
+            raise json_parser_error("Cannot deserialize instance of SObjectCollection: records is required")
         all_or_none = bool(body.get("allOrNone", False))
         items = [(_record_type(record), record) for record in body["records"]]
     if len(items) > MAX_RECORDS:
         # Message unverified; the 200-record limit is documented.
-        raise SalesforceError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit "
-                              f"more than {MAX_RECORDS} records into this call")
+        raise SalesforceError(
+            400,
+            "EXCEEDED_ID_LIMIT",
+            f"record limit reached. cannot submit more than {MAX_RECORDS} records into this call",
+        )
     return Result(200, _save_all(ctx, method, items, all_or_none))
 
 
@@ -199,8 +210,7 @@ def _save_all(ctx, method, items, all_or_none):
             if all_or_none and not all(r["success"] for r in results):
                 raise _Rollback()
     except _Rollback:
-        results = [r if not r["success"] else {**r, "success": False, "errors": [_ROLLED_BACK]}
-                   for r in results]
+        results = [r if not r["success"] else {**r, "success": False, "errors": [_ROLLED_BACK]} for r in results]
         for result in results:
             if method == "POST":
                 result.pop("id", None)
@@ -210,16 +220,13 @@ def _save_all(ctx, method, items, all_or_none):
 def _save_one(ctx, method, sobject_name, item):
     store, actor = ctx.app.store, ctx.actor
     record_id = item if method == "DELETE" else item.get("Id") or item.get("id")
-    fields = {} if method == "DELETE" else {k: v for k, v in item.items()
-                                             if k not in ("attributes", "Id", "id")}
+    fields = {} if method == "DELETE" else {k: v for k, v in item.items() if k not in ("attributes", "Id", "id")}
     try:
         with store.atomic():
             if method == "POST":
                 if record_id:
-                    raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert "
-                                          "call", ["Id"])
-                return {"id": records.create(store, actor, sobject_name, fields), "success": True,
-                        "errors": []}
+                    raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+                return {"id": records.create(store, actor, sobject_name, fields), "success": True, "errors": []}
             _check_collection_id(record_id, sobject_name)
             sobject_name = sobject_name or ids.sobject_of(record_id)
             if method == "PATCH":
@@ -229,8 +236,7 @@ def _save_one(ctx, method, sobject_name, item):
             return {"id": ids.normalize(record_id), "success": True, "errors": []}
     except SalesforceError as error:
         if error.status == 404 and error.error_code == "NOT_FOUND":
-            error = SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY",
-                                    "invalid cross reference id", [])
+            error = SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
         result = {"success": False, "errors": error.save_result_errors()}
         if method != "POST" and record_id:
             result = {"id": record_id, **result}
@@ -248,8 +254,7 @@ def _check_collection_id(record_id, sobject_name):
 
 
 def _record_type(record):
-    sobject_name = ((record or {}).get("attributes") or {}).get("type") \
-        if isinstance(record, dict) else None
+    sobject_name = ((record or {}).get("attributes") or {}).get("type") if isinstance(record, dict) else None
     sobject = schema.lookup(sobject_name)
     if sobject is None:
         raise SalesforceError(400, "INVALID_TYPE", "Must send a concrete entity type.")
@@ -260,8 +265,7 @@ def _retrieve(ctx, sobject_name, params):
     sobject = schema.lookup(sobject_name)
     if sobject is None or not records.can(ctx.actor, sobject.name, "read"):
         raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
-    fields = records.resolve_fields(sobject, params["fields"].split(",")) \
-        if params.get("fields") else None
+    fields = records.resolve_fields(sobject, params["fields"].split(",")) if params.get("fields") else None
     found = []
     for record_id in [i for i in params.get("ids", "").split(",") if i]:
         try:

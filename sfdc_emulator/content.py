@@ -24,9 +24,11 @@ from .errors import SalesforceError
 NOTE_OBJECTS = ("ContentNote", "ContentDocument")
 SHARE_TYPES = ("V", "C", "I")
 VISIBILITIES = ("AllUsers", "InternalUsers", "SharedUsers")
-QUERY_RESTRICTION = ("Implementation restriction: ContentDocumentLink requires a filter by a single "
-                     "Id on ContentDocumentId or LinkedEntityId using the equals operator or "
-                     "multiple Id's using the IN operator.")
+QUERY_RESTRICTION = (
+    "Implementation restriction: ContentDocumentLink requires a filter by a single "
+    "Id on ContentDocumentId or LinkedEntityId using the equals operator or "
+    "multiple Id's using the IN operator."
+)
 _LINK_FILTER_FIELDS = {"id", "contentdocumentid", "linkedentityid"}
 _UNSAFE_BLOCKS = re.compile(r"<(script|style|iframe|object)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _EVENT_ATTRIBUTES = re.compile(r"\s+on[a-z]+\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.IGNORECASE)
@@ -43,9 +45,15 @@ def notes_enabled(store):
 
 def derive(store, sobject, record, changed):
     if sobject.name in NOTE_OBJECTS and record.get("FileType") is None:
-        record.update({"FileType": "SNOTE", "FileExtension": "snote", "IsReadOnly": False,
-                       "SharingPrivacy": "N",
-                       "LatestPublishedVersionId": store.new_id("ContentVersion")})
+        record.update(
+            {
+                "FileType": "SNOTE",
+                "FileExtension": "snote",
+                "IsReadOnly": False,
+                "SharingPrivacy": "N",
+                "LatestPublishedVersionId": store.new_id("ContentVersion"),
+            }
+        )
     if sobject.name == "ContentNote" and ("Content" in changed or record.get("ContentSize") is None):
         data = _sanitized(base64.b64decode(record.get("Content") or ""))
         record["Content"] = base64.b64encode(data).decode() if data else None
@@ -62,23 +70,36 @@ def validate(store, sobject, record, changed):
     for name, allowed in (("ShareType", SHARE_TYPES), ("Visibility", VISIBILITIES)):
         if name in changed and record.get(name) not in allowed:
             label = sobject.fields[name].label
-            raise SalesforceError(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                                  f"{label}: bad value for restricted picklist field: "
-                                  f"{record.get(name)}", [name])
+            raise SalesforceError(
+                400,
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"{label}: bad value for restricted picklist field: {record.get(name)}",
+                [name],
+            )
     if "ContentDocumentId" in changed and _existing_link(store, record):
         # Status code as reported by integrators; the exact message is unverified.
-        raise SalesforceError(400, "DUPLICATE_VALUE",
-                              f"Document with ID: {record['ContentDocumentId']} is already linked "
-                              f"with the entity with ID: {record['LinkedEntityId']}", [])
+        raise SalesforceError(
+            400,
+            "DUPLICATE_VALUE",
+            f"Document with ID: {record['ContentDocumentId']} is already linked "
+            f"with the entity with ID: {record['LinkedEntityId']}",
+            [],
+        )
 
 
 def after_insert(store, sobject, record):
     """A new note is linked to its owner, as Salesforce does (ShareType I)."""
     if sobject.name != "ContentNote":
         return
-    link = {"Id": store.new_id("ContentDocumentLink"), "IsDeleted": False,
-            "SystemModstamp": record["CreatedDate"], "ContentDocumentId": record["Id"],
-            "LinkedEntityId": record["OwnerId"], "ShareType": "I", "Visibility": "AllUsers"}
+    link = {
+        "Id": store.new_id("ContentDocumentLink"),
+        "IsDeleted": False,
+        "SystemModstamp": record["CreatedDate"],
+        "ContentDocumentId": record["Id"],
+        "LinkedEntityId": record["OwnerId"],
+        "ShareType": "I",
+        "Visibility": "AllUsers",
+    }
     store.insert_record("ContentDocumentLink", link)
 
 
@@ -92,9 +113,12 @@ def after_delete(store, sobject, record):
 
 
 def _existing_link(store, record):
-    return any(link["Id"] != record["Id"] and link.get("ContentDocumentId") == record["ContentDocumentId"]
-               and link.get("LinkedEntityId") == record.get("LinkedEntityId")
-               for link in store.records("ContentDocumentLink"))
+    return any(
+        link["Id"] != record["Id"]
+        and link.get("ContentDocumentId") == record["ContentDocumentId"]
+        and link.get("LinkedEntityId") == record.get("LinkedEntityId")
+        for link in store.records("ContentDocumentLink")
+    )
 
 
 def _sanitized(data):

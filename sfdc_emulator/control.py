@@ -7,8 +7,7 @@ DEFAULT_TIMEOUT = 10
 
 class EmulatorControlError(Exception):
     def __init__(self, response):
-        super().__init__(f"{response.request.method} {response.url} -> {response.status_code}: "
-                         f"{response.text[:500]}")
+        super().__init__(f"{response.request.method} {response.url} -> {response.status_code}: {response.text[:500]}")
         self.status_code = response.status_code
         try:
             self.body = response.json()
@@ -59,8 +58,7 @@ class EmulatorControl:
         return self._request("POST", "/tokens/expire")
 
     def revoke_tokens(self, username=None):
-        return self._request("POST", "/tokens/revoke",
-                             json={"username": username} if username else {})
+        return self._request("POST", "/tokens/revoke", json={"username": username} if username else {})
 
     def set_permissions(self, username, **perms):
         """e.g. ``set_permissions("alice@acme.test", api_enabled=False, Note={"create": False})``."""
@@ -78,9 +76,12 @@ class EmulatorControl:
     def add_users(self, count, user_type="Standard", active=True, prefix="bulk"):
         """Generate ``count`` users (a large org); returns how many were created."""
         # Thousands of users take the emulator seconds (more on a busy machine).
-        return self._request("POST", "/users", json={"count": count, "user_type": user_type,
-                                                     "active": active, "prefix": prefix},
-                             timeout=180)["created"]
+        return self._request(
+            "POST",
+            "/users",
+            json={"count": count, "user_type": user_type, "active": active, "prefix": prefix},
+            timeout=180,
+        )["created"]
 
     # -- records -------------------------------------------------------------------------
 
@@ -90,8 +91,10 @@ class EmulatorControl:
 
     def find(self, sobject, include_deleted=False, **equals):
         """Records whose fields equal ``equals`` (strings compared case-insensitively)."""
+
         def matches(record):
             return all(_same(record.get(name), value) for name, value in equals.items())
+
         return [r for r in self.records(sobject, include_deleted) if matches(r)]
 
     def record(self, sobject, record_id):
@@ -104,16 +107,16 @@ class EmulatorControl:
 
     def update_record(self, sobject, record_id, fields, validate=True):
         params = {} if validate else {"validate": "false"}
-        return self._request("PATCH", f"/records/{sobject}/{record_id}", json=fields,
-                             params=params)["record"]
+        return self._request("PATCH", f"/records/{sobject}/{record_id}", json=fields, params=params)["record"]
 
     def delete_record(self, sobject, record_id):
         return self._request("DELETE", f"/records/{sobject}/{record_id}")
 
     def _request(self, method, path, timeout=DEFAULT_TIMEOUT, **kwargs):
         # verify= per request: REQUESTS_CA_BUNDLE would override Session.verify.
-        response = self._session.request(method, f"{self.base_url}/_control{path}",
-                                         timeout=timeout, verify=self.ca_bundle, **kwargs)
+        response = self._session.request(
+            method, f"{self.base_url}/_control{path}", timeout=timeout, verify=self.ca_bundle, **kwargs
+        )
         if response.status_code >= 300:
             raise EmulatorControlError(response)
         return response.json()

@@ -59,8 +59,13 @@ def _route(app, request, parts, body):
     if head == "users" and method == "GET":
         return _ok({"users": users.directory(store)})
     if head == "users" and method == "POST":
-        created = users.add_many(store, body.get("count", 1), user_type=body.get("user_type", "Standard"),
-                                 active=bool(body.get("active", True)), prefix=body.get("prefix", "bulk"))
+        created = users.add_many(
+            store,
+            body.get("count", 1),
+            user_type=body.get("user_type", "Standard"),
+            active=bool(body.get("active", True)),
+            prefix=body.get("prefix", "bulk"),
+        )
         return _ok({"created": len(created)})
     if head == "settings":
         if method == "GET":
@@ -93,8 +98,7 @@ def _records(app, request, rest, body):
         include_deleted = request.params.get("include_deleted", "") in ("1", "true", "yes")
         return _ok({"records": store.records(sobject.name, include_deleted)})
     if len(rest) == 1 and method == "POST":
-        record_id = records.create(store, actor, sobject.name, body, trusted=True,
-                                   validate=validate)
+        record_id = records.create(store, actor, sobject.name, body, trusted=True, validate=validate)
         return json_response(201, {"id": record_id, "record": store.get_record(record_id)})
     if len(rest) != 2:
         return json_response(404, {"error": "unknown records endpoint"})
@@ -103,8 +107,7 @@ def _records(app, request, rest, body):
         record = store.get_record(record_id)
         return _ok({"record": record}) if record else json_response(404, {"error": "not found"})
     if method == "PATCH":
-        records.update(store, actor, sobject.name, record_id, body, trusted=True,
-                       validate=validate)
+        records.update(store, actor, sobject.name, record_id, body, trusted=True, validate=validate)
         return _ok({"record": store.get_record(record_id)})
     if method == "DELETE":
         records.delete(store, actor, sobject.name, record_id, trusted=True)
@@ -115,11 +118,16 @@ def _records(app, request, rest, body):
 def _summary(app):
     store = app.store
     return {
-        "base_url": app.base_url, "login_url": app.login_base(False),
-        "sandbox_login_url": app.login_base(True), "ca_bundle": app.ca_bundle,
-        "records": store.record_counts(), "tokens": store.token_counts(),
-        "usage": state.usage(store), "faults": faults.current(store),
-        "settings": state.settings(store), "calls": store.count_calls("/"),
+        "base_url": app.base_url,
+        "login_url": app.login_base(False),
+        "sandbox_login_url": app.login_base(True),
+        "ca_bundle": app.ca_bundle,
+        "records": store.record_counts(),
+        "tokens": store.token_counts(),
+        "usage": state.usage(store),
+        "faults": faults.current(store),
+        "settings": state.settings(store),
+        "calls": store.count_calls("/"),
     }
 
 

@@ -21,8 +21,7 @@ class SalesforceError(Exception):
     def save_result_errors(self):
         """The same errors in the SaveResult shape used by sObject Collections."""
         return [
-            {"statusCode": e["errorCode"], "message": e["message"], "fields": e.get("fields", [])}
-            for e in self.errors
+            {"statusCode": e["errorCode"], "message": e["message"], "fields": e.get("fields", [])} for e in self.errors
         ]
 
 

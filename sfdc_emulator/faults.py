@@ -14,11 +14,15 @@ from .web import json_response
 
 DEFAULT_PREFIX = "/services/data"
 _FAIL_BODIES = {
-    500: [{"message": "An unexpected error occurred. Please include this ErrorId if you contact "
-                      "support: 1234567890-12345 (-1234567890)", "errorCode": "UNKNOWN_EXCEPTION"}],
+    500: [
+        {
+            "message": "An unexpected error occurred. Please include this ErrorId if you contact "
+            "support: 1234567890-12345 (-1234567890)",
+            "errorCode": "UNKNOWN_EXCEPTION",
+        }
+    ],
     502: [{"message": "Bad Gateway", "errorCode": "SERVER_UNAVAILABLE"}],
-    503: [{"message": "Server is temporarily unavailable. Please try again later.",
-           "errorCode": "SERVER_UNAVAILABLE"}],
+    503: [{"message": "Server is temporarily unavailable. Please try again later.", "errorCode": "SERVER_UNAVAILABLE"}],
     504: [{"message": "Gateway Timeout", "errorCode": "SERVER_UNAVAILABLE"}],
 }
 
@@ -37,26 +41,36 @@ def set_faults(store, changes):
             faults["latency_ms"] = int(changes["latency_ms"] or 0)
         if "fail" in changes:
             fail = changes["fail"]
-            faults["fail"] = {"status": int(fail.get("status", 503)), "count": int(fail.get("count", 1)),
-                              "prefix": fail.get("prefix", DEFAULT_PREFIX)}
+            faults["fail"] = {
+                "status": int(fail.get("status", 503)),
+                "count": int(fail.get("count", 1)),
+                "prefix": fail.get("prefix", DEFAULT_PREFIX),
+            }
         if "fail_for_seconds" in changes:
             spec = changes["fail_for_seconds"]
-            faults["fail_for_seconds"] = {"status": int(spec.get("status", 503)),
-                                          "until": time.time() + float(spec.get("seconds", 60)),
-                                          "prefix": spec.get("prefix", DEFAULT_PREFIX)}
+            faults["fail_for_seconds"] = {
+                "status": int(spec.get("status", 503)),
+                "until": time.time() + float(spec.get("seconds", 60)),
+                "prefix": spec.get("prefix", DEFAULT_PREFIX),
+            }
         if "timeout_after_write" in changes:
             spec = changes["timeout_after_write"]
             mode = spec.get("mode", "hang")
             if mode not in ("hang", "drop"):
                 raise ValueError("timeout_after_write.mode must be 'hang' or 'drop'")
-            faults["timeout_after_write"] = {"count": int(spec.get("count", 1)), "mode": mode,
-                                             "seconds": float(spec.get("seconds", 10)),
-                                             "skip": int(spec.get("skip", 0))}
+            faults["timeout_after_write"] = {
+                "count": int(spec.get("count", 1)),
+                "mode": mode,
+                "seconds": float(spec.get("seconds", 10)),
+                "skip": int(spec.get("skip", 0)),
+            }
         if "late_commit" in changes:
             spec = changes["late_commit"]
-            faults["late_commit"] = {"count": int(spec.get("count", 1)),
-                                     "seconds": float(spec.get("seconds", 10)),
-                                     "rollback": bool(spec.get("rollback", False))}
+            faults["late_commit"] = {
+                "count": int(spec.get("count", 1)),
+                "seconds": float(spec.get("seconds", 10)),
+                "rollback": bool(spec.get("rollback", False)),
+            }
         if "request_limit_exceeded" in changes:
             faults["request_limit_exceeded"] = bool(changes["request_limit_exceeded"])
         store.kv_set("faults", _without_spent(faults))
@@ -128,8 +142,9 @@ def _failure_response(status):
 
 
 def _without_spent(faults):
-    spent = [name for name in ("fail", "timeout_after_write", "late_commit")
-             if name in faults and faults[name]["count"] <= 0]
+    spent = [
+        name for name in ("fail", "timeout_after_write", "late_commit") if name in faults and faults[name]["count"] <= 0
+    ]
     for name in spent:
         del faults[name]
     if faults.get("fail_for_seconds") and faults["fail_for_seconds"]["until"] <= time.time():

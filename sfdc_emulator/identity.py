@@ -18,8 +18,7 @@ def handle(app, request, path, sandbox):
         return text_response(403, "Bad_OAuth_Token")
     row, _ = found
     org = tokens.org_of(sandbox)
-    if len(parts) != 3 or row["org"] != org or parts[1] != tokens.ORG_IDS[org] \
-            or parts[2] != row["user_id"]:
+    if len(parts) != 3 or row["org"] != org or parts[1] != tokens.ORG_IDS[org] or parts[2] != row["user_id"]:
         return text_response(403, "Bad_Id")
     return json_response(200, identity(app, row, request.params.get("version")))
 
@@ -43,8 +42,13 @@ def identity(app, row, version=None):
         "last_name": user["LastName"],
         "timezone": user["TimeZoneSidKey"],
         "photos": {"picture": f"{base}/profilephoto/005/F", "thumbnail": f"{base}/profilephoto/005/T"},
-        "addr_street": None, "addr_city": None, "addr_state": None, "addr_country": None,
-        "addr_zip": None, "mobile_phone": None, "mobile_phone_verified": False,
+        "addr_street": None,
+        "addr_city": None,
+        "addr_state": None,
+        "addr_country": None,
+        "addr_zip": None,
+        "mobile_phone": None,
+        "mobile_phone_verified": False,
         "is_lightning_login_user": False,
         "status": {"created_date": None, "body": None},
         "urls": {

@@ -35,7 +35,7 @@ _POD = "5g"  # the two "instance" characters after the key prefix, constant per 
 def checksum(id15):
     suffix = ""
     for chunk_start in range(0, 15, 5):
-        chunk = id15[chunk_start:chunk_start + 5]
+        chunk = id15[chunk_start : chunk_start + 5]
         flags = sum(1 << i for i, char in enumerate(chunk) if char in string.ascii_uppercase)
         suffix += _SUFFIX_CHARS[flags]
     return suffix
@@ -50,7 +50,7 @@ def make_id(sobject, number):
 
 def random_start():
     """A random starting counter, so records created after a reset never reuse old ids."""
-    return 62 ** 8 + secrets.randbelow(62 ** 9)
+    return 62**8 + secrets.randbelow(62**9)
 
 
 def normalize(value):

@@ -23,7 +23,6 @@ from . import authorize, seed, state, tokens, users
 from .errors import OAuthError
 from .web import json_response, text_response
 
-
 # Error codes of a real connect and their descriptions. Sources (README.md): OAUTH_APP_BLOCKED
 # from a real redirect quoted in n8n-io/n8n#21589; OAUTH_EC_APP_NOT_FOUND from the app-install
 # change (Help 005132365; PipedreamHQ/pipedream#21557), description a guess; inactive_user /
@@ -43,7 +42,7 @@ BLOCKED_HOST = "this org does not allow logins at this URL: use its My Domain lo
 
 def handle(app, request, path, sandbox):
     org = tokens.org_of(sandbox)
-    endpoint = path[len("/services/oauth2/"):].rstrip("/")
+    endpoint = path[len("/services/oauth2/") :].rstrip("/")
     blocked = not host_allowed(app, request)
     if endpoint == "authorize":
         if blocked:
@@ -114,7 +113,8 @@ def _authenticate_client(request, secret_required):
     if client_id != seed.CLIENT_ID:
         raise OAuthError("invalid_client_id", "client identifier invalid")
     if (client_secret is not None or secret_required) and not hmac.compare_digest(
-            (client_secret or "").encode(), seed.CLIENT_SECRET.encode()):
+        (client_secret or "").encode(), seed.CLIENT_SECRET.encode()
+    ):
         raise OAuthError("invalid_client", "invalid client credentials")
     return client_id
 
@@ -132,8 +132,7 @@ def _code_grant(app, form, client_id, org, base):
             raise OAuthError("invalid_grant", "invalid authorization code")
         if form.get("redirect_uri") != data["redirect_uri"]:
             raise OAuthError("invalid_grant", "redirect_uri must match configuration")
-        if data.get("code_challenge") and not _verifier_matches(form.get("code_verifier"),
-                                                                data["code_challenge"]):
+        if data.get("code_challenge") and not _verifier_matches(form.get("code_verifier"), data["code_challenge"]):
             raise OAuthError("invalid_grant", "invalid code verifier")
         app.store.mark_code_used(found["code"])
     return tokens.issue(app, data["user_id"], org, data["scope"], login_base=base)
@@ -146,8 +145,9 @@ def _refresh_grant(app, form, org, base):
     if not users.is_active(app.store, row["user_id"]):
         raise OAuthError("invalid_grant", "authentication failure")
     rotate = state.settings(app.store)["refresh_token_rotation"]
-    return tokens.issue(app, row["user_id"], org, row["scope"], refresh_token=row["token"], login_base=base,
-                        rotate=rotate)
+    return tokens.issue(
+        app, row["user_id"], org, row["scope"], refresh_token=row["token"], login_base=base, rotate=rotate
+    )
 
 
 def _verifier_matches(verifier, challenge):

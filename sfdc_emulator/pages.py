@@ -29,16 +29,18 @@ def esc(value):
 
 
 def page(title, body, refresh_seconds=None):
-    refresh = (f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">'
-               if refresh_seconds else "")
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{refresh}'
-            f"<title>{esc(title)}</title><style>{STYLE}</style></head>"
-            f"<body><header>{esc(title)}</header><main>{body}</main></body></html>")
+    refresh = f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">' if refresh_seconds else ""
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{refresh}'
+        f"<title>{esc(title)}</title><style>{STYLE}</style></head>"
+        f"<body><header>{esc(title)}</header><main>{body}</main></body></html>"
+    )
 
 
 def hidden_fields(values):
-    return "".join(f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">'
-                   for k, v in values.items() if v is not None)
+    return "".join(
+        f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">' for k, v in values.items() if v is not None
+    )
 
 
 def table(headers, rows):

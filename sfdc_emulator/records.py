@@ -19,12 +19,18 @@ def create(store, actor, sobject_name, body, *, trusted=False, validate=True):
     sobject = _object_for(actor, sobject_name, "create", trusted)
     changes = _parse_body(sobject, body, "createable", trusted)
     now = values.now()
-    record = {name: None for name in sobject.fields}
-    record.update({
-        "Id": changes.pop("Id", None) or store.new_id(schema.storage(sobject.name)), "IsDeleted": False,
-        "CreatedDate": now, "LastModifiedDate": now, "SystemModstamp": now,
-        "CreatedById": actor["user_id"], "LastModifiedById": actor["user_id"],
-    })
+    record = dict.fromkeys(sobject.fields)
+    record.update(
+        {
+            "Id": changes.pop("Id", None) or store.new_id(schema.storage(sobject.name)),
+            "IsDeleted": False,
+            "CreatedDate": now,
+            "LastModifiedDate": now,
+            "SystemModstamp": now,
+            "CreatedById": actor["user_id"],
+            "LastModifiedById": actor["user_id"],
+        }
+    )
     record.update(_defaults(sobject, actor))
     record.update(changes)
     record["SystemModstamp"] = record["LastModifiedDate"]
@@ -41,8 +47,7 @@ def update(store, actor, sobject_name, record_id, body, *, trusted=False, valida
     record = _existing(store, sobject, record_id)
     changes = _parse_body(sobject, body, "updateable", trusted)
     if sobject.name == "Lead" and record.get("IsConverted") and not trusted:
-        raise SalesforceError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead",
-                              [])
+        raise SalesforceError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])
     record.update(changes)
     if not trusted or "LastModifiedDate" not in changes:
         record.update({"LastModifiedDate": values.now(), "LastModifiedById": actor["user_id"]})
@@ -56,8 +61,9 @@ def delete(store, actor, sobject_name, record_id, *, trusted=False):
     sobject = _object_for(actor, sobject_name, "delete", trusted)
     record = _existing(store, sobject, record_id)
     now = values.now()
-    record.update({"IsDeleted": True, "LastModifiedDate": now, "SystemModstamp": now,
-                   "LastModifiedById": actor["user_id"]})
+    record.update(
+        {"IsDeleted": True, "LastModifiedDate": now, "SystemModstamp": now, "LastModifiedById": actor["user_id"]}
+    )
     store.save_record(record)
     content.after_delete(store, sobject, record)
 
@@ -78,8 +84,7 @@ def api_view(sobject, record, version, fields=None):
 
 def attributes(type_name, record_id, version):
     sobject_name = ids.sobject_of(record_id) or type_name
-    return {"type": type_name,
-            "url": f"/services/data/v{version}/sobjects/{sobject_name}/{record_id}"}
+    return {"type": type_name, "url": f"/services/data/v{version}/sobjects/{sobject_name}/{record_id}"}
 
 
 def resolve_fields(sobject, names):
@@ -88,11 +93,14 @@ def resolve_fields(sobject, names):
     for name in names:
         field = sobject.field(name.strip())
         if field is None:
-            raise SalesforceError(400, "INVALID_FIELD",
-                                  f"No such column '{name.strip()}' on entity '{sobject.name}'. "
-                                  "If you are attempting to use a custom field, be sure to append "
-                                  "the '__c' after the custom field name. Please reference your "
-                                  "WSDL or the describe call for the appropriate names.")
+            raise SalesforceError(
+                400,
+                "INVALID_FIELD",
+                f"No such column '{name.strip()}' on entity '{sobject.name}'. "
+                "If you are attempting to use a custom field, be sure to append "
+                "the '__c' after the custom field name. Please reference your "
+                "WSDL or the describe call for the appropriate names.",
+            )
         resolved.append(field.name)
     return resolved
 
@@ -116,8 +124,9 @@ def _object_for(actor, sobject_name, right, trusted):
     sobject = schema.OBJECTS.get(sobject_name)
     if sobject is None or (not trusted and not can(actor, sobject.name, "read")):
         raise not_found()
-    object_flag = {"create": sobject.createable, "edit": sobject.updateable,
-                   "delete": sobject.deletable, "read": True}[right]
+    object_flag = {"create": sobject.createable, "edit": sobject.updateable, "delete": sobject.deletable, "read": True}[
+        right
+    ]
     if not trusted and not (object_flag and can(actor, sobject.name, right)):
         code, message = _RIGHT_ERRORS[right]
         raise SalesforceError(400, code, message.format(label=sobject.label), [])
@@ -136,26 +145,32 @@ def _existing(store, sobject, record_id):
 
 def _parse_body(sobject, body, flag, trusted):
     if not isinstance(body, dict):
-        raise json_parser_error("Cannot deserialize instance of " + sobject.name
-                                + " from START_ARRAY value [ or request may be missing a required "
-                                  "field")
+        raise json_parser_error(
+            "Cannot deserialize instance of "
+            + sobject.name
+            + " from START_ARRAY value [ or request may be missing a required "
+            "field"
+        )
     changes, forbidden = {}, []
     for key, value in body.items():
         if key == "attributes":
             continue
         field = sobject.field(key)
         if field is None:
-            raise SalesforceError(400, "INVALID_FIELD",
-                                  f"No such column '{key}' on sobject of type {sobject.name}", [])
+            raise SalesforceError(400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {sobject.name}", [])
         if not trusted and not getattr(field, flag):
             forbidden.append(field.name)
             continue
         changes[field.name] = values.coerce(field, value)
     if forbidden:
-        raise SalesforceError(400, "INVALID_FIELD_FOR_INSERT_UPDATE",
-                              f"Unable to create/update fields: {', '.join(forbidden)}. Please "
-                              "check the security settings of this field and verify that it is "
-                              "read/write for your profile or permission set.", forbidden)
+        raise SalesforceError(
+            400,
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            f"Unable to create/update fields: {', '.join(forbidden)}. Please "
+            "check the security settings of this field and verify that it is "
+            "read/write for your profile or permission set.",
+            forbidden,
+        )
     return changes
 
 

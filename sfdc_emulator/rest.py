@@ -38,7 +38,7 @@ MAX_URI_BYTES = 16_384
 def _handle(app, request, call):
     if len(request.path) + 1 + len(request.query_string or "") > MAX_URI_BYTES:
         return html_response(414, "<h1>Bad Message 414</h1><pre>reason: URI Too Long</pre>")
-    sub_path = request.path[len("/services/data"):]
+    sub_path = request.path[len("/services/data") :]
     if sub_path in ("", "/"):
         return json_response(200, api.versions_list())
     split = api.split_version(sub_path.rstrip("/"))
@@ -52,11 +52,11 @@ def _handle(app, request, call):
     token_row, actor = session
     call["org"] = token_row["org"]
     if state.settings(app.store)["api_disabled_for_org"]:
-        return error_response(SalesforceError(403, "API_DISABLED_FOR_ORG",
-                                              "API is not enabled for this Organization or Partner"))
+        return error_response(
+            SalesforceError(403, "API_DISABLED_FOR_ORG", "API is not enabled for this Organization or Partner")
+        )
     if not actor.get("api_enabled"):
-        return error_response(SalesforceError(403, "API_CURRENTLY_DISABLED",
-                                              "API is disabled for this User"))
+        return error_response(SalesforceError(403, "API_CURRENTLY_DISABLED", "API is disabled for this User"))
     if faults.request_limit_exceeded(app.store) or not state.count_api_call(app.store):
         return error_response(request_limit_exceeded())
     call["counted"] = True
@@ -64,16 +64,16 @@ def _handle(app, request, call):
         body = request.json() if request.method in ("POST", "PATCH", "PUT") else None
         call["subrequests"] = _subrequest_summary(path, body)
         if _is_write(request.method, path, body) and _late_commit_rolled_back(app):
-            return error_response(SalesforceError(500, "UNKNOWN_EXCEPTION",
-                                                  "The request ran too long and was rolled back."))
-        result = api.dispatch(Ctx(app, actor, token_row["org"], version), request.method, path,
-                              request.params, body)
+            return error_response(
+                SalesforceError(500, "UNKNOWN_EXCEPTION", "The request ran too long and was rolled back.")
+            )
+        result = api.dispatch(Ctx(app, actor, token_row["org"], version), request.method, path, request.params, body)
         if isinstance(result.body, bytes):  # a blob (ContentNote Content)
-            response = Response(result.status, result.body,
-                                {"Content-Type": "application/octetstream", **result.headers})
+            response = Response(
+                result.status, result.body, {"Content-Type": "application/octetstream", **result.headers}
+            )
         else:
-            response = json_response(result.status, result.body if result.status != 204 else None,
-                                     result.headers)
+            response = json_response(result.status, result.body if result.status != 204 else None, result.headers)
     except SalesforceError as error:
         return error_response(error)
     if _is_write(request.method, path, body):
@@ -89,7 +89,7 @@ def _subrequest_summary(path, body):
     lines = []
     for sub in body.get("compositeRequest") or []:
         url = str(sub.get("url", "")) if isinstance(sub, dict) else ""
-        split = api.split_version(url.split("?")[0][len("/services/data"):])
+        split = api.split_version(url.split("?")[0][len("/services/data") :])
         lines.append(f"{str(sub.get('method', '')).upper()} {split[1] if split else url}")
     return "\n".join(lines)
 

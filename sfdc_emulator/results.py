@@ -23,8 +23,9 @@ class Result:
 
 
 def method_not_allowed(method, allowed):
-    return SalesforceError(405, "METHOD_NOT_ALLOWED",
-                           f"HTTP Method '{method}' not allowed. Allowed are {','.join(allowed)}")
+    return SalesforceError(
+        405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are {','.join(allowed)}"
+    )
 
 
 def require_method(method, allowed):

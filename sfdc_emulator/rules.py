@@ -37,8 +37,9 @@ def validate(store, sobject, record, changed):
         if field.type in values.TEXT_TYPES and field.length and len(value) > field.length:
             raise _too_long(field, value)
         if field.type == "email" and not _EMAIL_RE.match(value):
-            raise SalesforceError(400, "INVALID_EMAIL_ADDRESS",
-                                  f"{field.label}: invalid email address: {value}", [name])
+            raise SalesforceError(
+                400, "INVALID_EMAIL_ADDRESS", f"{field.label}: invalid email address: {value}", [name]
+            )
         if field.type == "reference":
             record[name] = _check_reference(store, sobject, field, value)
     if sobject.name == "Event":
@@ -46,44 +47,50 @@ def validate(store, sobject, record, changed):
 
 
 def _check_required(sobject, record):
-    missing = [f.name for f in sobject.fields.values()
-               if not f.nillable and f.createable and f.type != "boolean"
-               and record.get(f.name) is None]
+    missing = [
+        f.name
+        for f in sobject.fields.values()
+        if not f.nillable and f.createable and f.type != "boolean" and record.get(f.name) is None
+    ]
     if missing:
-        raise SalesforceError(400, "REQUIRED_FIELD_MISSING",
-                              f"Required fields are missing: [{', '.join(missing)}]", missing)
+        raise SalesforceError(
+            400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+        )
 
 
 def _too_long(field, value):
     shown = value if len(value) <= 40 else value[:40] + "..."
-    return SalesforceError(400, "STRING_TOO_LONG",
-                           f"{field.label}: data value too large: {shown} "
-                           f"(max length={field.length})", [field.name])
+    return SalesforceError(
+        400,
+        "STRING_TOO_LONG",
+        f"{field.label}: data value too large: {shown} (max length={field.length})",
+        [field.name],
+    )
 
 
 def _check_reference(store, sobject, field, value):
     record_id = ids.normalize(value)
     if record_id is None:
-        raise SalesforceError(400, "MALFORMED_ID",
-                              f"{field.label}: id value of incorrect type: {value}", [field.name])
+        raise SalesforceError(400, "MALFORMED_ID", f"{field.label}: id value of incorrect type: {value}", [field.name])
     if ids.sobject_of(record_id) not in field.reference_to:
-        raise SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION",
-                              f"{field.label}: id value of incorrect type: {record_id}",
-                              [field.name])
+        raise SalesforceError(
+            400, "FIELD_INTEGRITY_EXCEPTION", f"{field.label}: id value of incorrect type: {record_id}", [field.name]
+        )
     target = store.get_record(record_id)
     if target is None:
-        raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
-                              [field.name])
+        raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [field.name])
     if target.get("IsDeleted"):
         raise SalesforceError(400, "ENTITY_IS_DELETED", "entity is deleted", [field.name])
     if field.name == "OwnerId" and not target.get("IsActive"):
         # Unverified message; the status code INACTIVE_OWNER_OR_USER is Salesforce's.
-        raise SalesforceError(400, "INACTIVE_OWNER_OR_USER",
-                              f"operation performed with inactive user [{record_id}] as owner of "
-                              f"{sobject.name.lower()}", [field.name])
+        raise SalesforceError(
+            400,
+            "INACTIVE_OWNER_OR_USER",
+            f"operation performed with inactive user [{record_id}] as owner of {sobject.name.lower()}",
+            [field.name],
+        )
     if field.name in ("WhoId", "ParentId") and target.get("IsConverted"):
-        raise SalesforceError(400, "CANNOT_UPDATE_CONVERTED_LEAD",
-                              "cannot reference converted lead", [field.name])
+        raise SalesforceError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [field.name])
     return record_id
 
 
@@ -98,11 +105,18 @@ def _derive_event_times(record, changed):
     """
     if "ActivityDateTime" in changed and "StartDateTime" not in changed:
         record["StartDateTime"] = record.get("ActivityDateTime")
-    elif {"ActivityDateTime", "StartDateTime"} <= changed and \
-            record.get("ActivityDateTime") not in (None, record.get("StartDateTime")):
+    elif {"ActivityDateTime", "StartDateTime"} <= changed and record.get("ActivityDateTime") not in (
+        None,
+        record.get("StartDateTime"),
+    ):
         record["_activity_mismatch"] = True
-    if "ActivityDate" in changed and record.get("IsAllDayEvent") and record.get("ActivityDate") \
-            and "StartDateTime" not in changed and "ActivityDateTime" not in changed:
+    if (
+        "ActivityDate" in changed
+        and record.get("IsAllDayEvent")
+        and record.get("ActivityDate")
+        and "StartDateTime" not in changed
+        and "ActivityDateTime" not in changed
+    ):
         record["StartDateTime"] = record["ActivityDate"] + "T00:00:00.000+0000"
     start = record.get("StartDateTime")
     if record.get("IsAllDayEvent") and start:
@@ -127,37 +141,53 @@ def _check_event(store, record, changed):
     if record.pop("_activity_mismatch", False):
         # Both fields hold the Event's start (Object Reference, Event); issue 11 records that
         # Salesforce refuses them when they differ. Code and message are a guess.
-        raise SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION",
-                              "Due Date Time: ActivityDateTime must be the same as "
-                              "StartDateTime", ["ActivityDateTime"])
+        raise SalesforceError(
+            400,
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Due Date Time: ActivityDateTime must be the same as StartDateTime",
+            ["ActivityDateTime"],
+        )
     if record.pop("_duration_mismatch", False):
-        raise SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION",  # unverified message
-                              "Duration: DurationInMinutes doesn't match EndDateTime - "
-                              "StartDateTime", ["DurationInMinutes", "EndDateTime"])
+        raise SalesforceError(
+            400,
+            "FIELD_INTEGRITY_EXCEPTION",  # unverified message
+            "Duration: DurationInMinutes doesn't match EndDateTime - StartDateTime",
+            ["DurationInMinutes", "EndDateTime"],
+        )
     if not record.get("StartDateTime"):
-        raise SalesforceError(400, "REQUIRED_FIELD_MISSING",
-                              "Required fields are missing: [StartDateTime]", ["StartDateTime"])
+        raise SalesforceError(
+            400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [StartDateTime]", ["StartDateTime"]
+        )
     if record.get("DurationInMinutes") is None:
         # The brief's wording; from API v39 Salesforce attaches this to EndDateTime too.
-        raise SalesforceError(400, "REQUIRED_FIELD_MISSING",
-                              "Required fields are missing: [DurationInMinutes]",
-                              ["DurationInMinutes"])
+        raise SalesforceError(
+            400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [DurationInMinutes]", ["DurationInMinutes"]
+        )
     minutes = record["DurationInMinutes"]
     if minutes < 0:
-        raise SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION",  # unverified message
-                              "End Date Time: End Date Time can't be earlier than Start Date Time",
-                              ["EndDateTime"])
+        raise SalesforceError(
+            400,
+            "FIELD_INTEGRITY_EXCEPTION",  # unverified message
+            "End Date Time: End Date Time can't be earlier than Start Date Time",
+            ["EndDateTime"],
+        )
     if minutes > MAX_EVENT_MINUTES:
-        raise SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION",  # unverified message
-                              "Duration: an event can't last longer than 14 days",
-                              ["DurationInMinutes"])
+        raise SalesforceError(
+            400,
+            "FIELD_INTEGRITY_EXCEPTION",  # unverified message
+            "Duration: an event can't last longer than 14 days",
+            ["DurationInMinutes"],
+        )
     who, what = record.get("WhoId"), record.get("WhatId")
     if who and what and ids.sobject_of(who) == "Lead":
         # Documented for Task ("If the WhoId refers to a lead, then the WhatId field must
         # be empty"); Event behaves the same in practice. Message unverified.
-        raise SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION",
-                              "Related To ID: a lead can't be related to an account or "
-                              "opportunity", ["WhoId", "WhatId"])
+        raise SalesforceError(
+            400,
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Related To ID: a lead can't be related to an account or opportunity",
+            ["WhoId", "WhatId"],
+        )
 
 
 def _event_account(store, record):

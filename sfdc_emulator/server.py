@@ -62,16 +62,23 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        request = Request(method=self.command, path=path, query_string=query,
-                          headers={k.lower(): v for k, v in self.headers.items()}, body=body,
-                          client_ip=self.client_address[0])
+        request = Request(
+            method=self.command,
+            path=path,
+            query_string=query,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            client_ip=self.client_address[0],
+        )
         try:
             response = application.handle(self.server.app, request)
         except Exception as exc:  # never let one bad request kill the connection thread silently
             print(f"sfdc_emulator: error handling {self.command} {path}: {exc!r}", file=sys.stderr)
-            response = Response(500, b'[{"message":"An unexpected error occurred.",'
-                                     b'"errorCode":"UNKNOWN_EXCEPTION"}]',
-                                {"Content-Type": "application/json;charset=UTF-8"})
+            response = Response(
+                500,
+                b'[{"message":"An unexpected error occurred.","errorCode":"UNKNOWN_EXCEPTION"}]',
+                {"Content-Type": "application/json;charset=UTF-8"},
+            )
         if response.delay:
             time.sleep(response.delay)
         if response.drop:

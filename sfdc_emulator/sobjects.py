@@ -24,8 +24,7 @@ def route(ctx, method, parts, params, body):
         require_method(method, ["GET", "POST"])
         record_id = records.create(ctx.app.store, ctx.actor, sobject.name, body)
         location = f"/services/data/v{ctx.version}/sobjects/{sobject.name}/{record_id}"
-        return Result(201, {"id": record_id, "success": True, "errors": []},
-                      {"Location": location})
+        return Result(201, {"id": record_id, "success": True, "errors": []}, {"Location": location})
     if len(parts) == 2 and parts[1] == "describe":
         require_method(method, ["GET"])
         return Result(200, describe(ctx, sobject))
@@ -55,14 +54,14 @@ def describe(ctx, sobject):
 
 def global_describe(ctx):
     visible = [s for s in schema.OBJECTS.values() if records.can(ctx.actor, s.name, "read")]
-    return {"encoding": "UTF-8", "maxBatchSize": 200,
-            "sobjects": [_object_summary(ctx, s) for s in visible]}
+    return {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": [_object_summary(ctx, s) for s in visible]}
 
 
 def _get(ctx, sobject, record_id, fields_param):
     if ids.normalize(record_id) is None:
-        raise SalesforceError(404, "NOT_FOUND", "Provided external ID field does not exist or is "
-                              f"not accessible: {record_id}")
+        raise SalesforceError(
+            404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {record_id}"
+        )
     sobject, record = records.fetch(ctx.app.store, ctx.actor, sobject.name, record_id)
     fields = records.resolve_fields(sobject, fields_param.split(",")) if fields_param else None
     return records.api_view(sobject, record, ctx.version, fields)
@@ -72,29 +71,43 @@ def _object_summary(ctx, sobject):
     rights = {right: _allowed(ctx, sobject, right) for right in ("create", "edit", "delete")}
     base = f"/services/data/v{ctx.version}/sobjects/{sobject.name}"
     return {
-        "name": sobject.name, "label": sobject.label, "labelPlural": sobject.label_plural,
-        "keyPrefix": sobject.key_prefix, "custom": False,
-        "createable": rights["create"], "updateable": rights["edit"],
-        "deletable": rights["delete"], "queryable": True, "retrieveable": True,
-        "searchable": True, "layoutable": True, "triggerable": True,
+        "name": sobject.name,
+        "label": sobject.label,
+        "labelPlural": sobject.label_plural,
+        "keyPrefix": sobject.key_prefix,
+        "custom": False,
+        "createable": rights["create"],
+        "updateable": rights["edit"],
+        "deletable": rights["delete"],
+        "queryable": True,
+        "retrieveable": True,
+        "searchable": True,
+        "layoutable": True,
+        "triggerable": True,
         "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"},
     }
 
 
 def _describe_field(ctx, sobject, field):
     return {
-        "name": field.name, "label": field.label, "type": field.type, "length": field.length,
+        "name": field.name,
+        "label": field.label,
+        "type": field.type,
+        "length": field.length,
         "createable": field.createable and _allowed(ctx, sobject, "create"),
         "updateable": field.updateable and _allowed(ctx, sobject, "edit"),
-        "nillable": field.nillable, "filterable": field.filterable, "sortable": field.filterable,
+        "nillable": field.nillable,
+        "filterable": field.filterable,
+        "sortable": field.filterable,
         "defaultedOnCreate": field.type == "boolean" or field.name in ("OwnerId", "Status"),
-        "referenceTo": list(field.reference_to), "relationshipName": field.relationship_name,
-        "polymorphicForeignKey": field.polymorphic, "custom": False,
+        "referenceTo": list(field.reference_to),
+        "relationshipName": field.relationship_name,
+        "polymorphicForeignKey": field.polymorphic,
+        "custom": False,
         "idLookup": field.name in ("Id", "Email", "Username", "Name"),
     }
 
 
 def _allowed(ctx, sobject, right):
-    flag = {"create": sobject.createable, "edit": sobject.updateable,
-            "delete": sobject.deletable}[right]
+    flag = {"create": sobject.createable, "edit": sobject.updateable, "delete": sobject.deletable}[right]
     return flag and records.can(ctx.actor, sobject.name, right)

@@ -94,50 +94,121 @@ def _seed_users(store):
     creator = {"user_id": seed.USER_IDS[seed.ADMIN], "objects": {}}
     _seed_organization(store, creator)
     for profile, view_all in seed.PROFILE_VIEW_ALL_DATA.items():
-        records.create(store, creator, "PermissionSet", {
-            "Id": seed.ID[f"permset:{profile}"], "Name": "X" + profile.replace(" ", ""),
-            "Label": profile, "IsOwnedByProfile": True, "PermissionsViewAllData": view_all,
-            "PermissionsModifyAllData": view_all, "PermissionsApiEnabled": True,
-        }, trusted=True, validate=False)
-    standard = [(key, username, username, first, last, active, zone, profile, permissions, "Standard")
-                for key, username, first, last, active, zone, profile, permissions in seed.USERS]
-    others = [(key, username, email, first, last, True, "Europe/London", profile,
-               seed._permissions(), user_type)
-              for key, username, email, first, last, user_type, profile in seed.NON_STANDARD_USERS]
+        records.create(
+            store,
+            creator,
+            "PermissionSet",
+            {
+                "Id": seed.ID[f"permset:{profile}"],
+                "Name": "X" + profile.replace(" ", ""),
+                "Label": profile,
+                "IsOwnedByProfile": True,
+                "PermissionsViewAllData": view_all,
+                "PermissionsModifyAllData": view_all,
+                "PermissionsApiEnabled": True,
+            },
+            trusted=True,
+            validate=False,
+        )
+    standard = [
+        (key, username, username, first, last, active, zone, profile, permissions, "Standard")
+        for key, username, first, last, active, zone, profile, permissions in seed.USERS
+    ]
+    others = [
+        (key, username, email, first, last, True, "Europe/London", profile, seed._permissions(), user_type)
+        for key, username, email, first, last, user_type, profile in seed.NON_STANDARD_USERS
+    ]
     for key, username, email, first, last, active, zone, profile, permissions, user_type in standard + others:
-        add_user(store, creator, seed.ID[key], username, email, first, last, active=active, zone=zone,
-                 profile=profile, permissions=permissions, user_type=user_type)
+        add_user(
+            store,
+            creator,
+            seed.ID[key],
+            username,
+            email,
+            first,
+            last,
+            active=active,
+            zone=zone,
+            profile=profile,
+            permissions=permissions,
+            user_type=user_type,
+        )
 
 
-def add_user(store, creator, user_id, username, email, first, last, *, active=True, zone="Europe/London",
-             profile="Standard User", permissions=None, user_type="Standard"):
+def add_user(
+    store,
+    creator,
+    user_id,
+    username,
+    email,
+    first,
+    last,
+    *,
+    active=True,
+    zone="Europe/London",
+    profile="Standard User",
+    permissions=None,
+    user_type="Standard",
+):
     """A User with its security row and its profile's permission set assignment."""
-    records.create(store, creator, "User", {
-        "Id": user_id, "Username": username, "Email": email, "FirstName": first,
-        "LastName": last, "Alias": (first[0] + last[:4]).lower(), "IsActive": active,
-        "TimeZoneSidKey": zone, "UserType": user_type,
-        "CreatedDate": seed.SEED_CREATED, "LastModifiedDate": seed.SEED_CREATED,
-    }, trusted=True, validate=False)
-    store.set_security(user_id, username, seed.PASSWORD,
-                       {**(permissions or seed._permissions()), "profile": profile})
+    records.create(
+        store,
+        creator,
+        "User",
+        {
+            "Id": user_id,
+            "Username": username,
+            "Email": email,
+            "FirstName": first,
+            "LastName": last,
+            "Alias": (first[0] + last[:4]).lower(),
+            "IsActive": active,
+            "TimeZoneSidKey": zone,
+            "UserType": user_type,
+            "CreatedDate": seed.SEED_CREATED,
+            "LastModifiedDate": seed.SEED_CREATED,
+        },
+        trusted=True,
+        validate=False,
+    )
+    store.set_security(user_id, username, seed.PASSWORD, {**(permissions or seed._permissions()), "profile": profile})
     permission_set = seed.ID.get(f"permset:{profile}") or seed.ID["permset:Standard User"]
-    records.create(store, creator, "PermissionSetAssignment",
-                   {"AssigneeId": user_id, "PermissionSetId": permission_set}, trusted=True, validate=False)
+    records.create(
+        store,
+        creator,
+        "PermissionSetAssignment",
+        {"AssigneeId": user_id, "PermissionSetId": permission_set},
+        trusted=True,
+        validate=False,
+    )
 
 
 def _seed_organization(store, creator):
-    records.create(store, creator, "Organization", {
-        "Id": seed.PRODUCTION_ORG_ID, "Name": seed.ORG_NAME, "IsSandbox": False,
-        "InstanceName": "NA1", "OrganizationType": "Enterprise Edition",
-        "CreatedDate": seed.SEED_CREATED, "LastModifiedDate": seed.SEED_CREATED,
-    }, trusted=True, validate=False)
+    records.create(
+        store,
+        creator,
+        "Organization",
+        {
+            "Id": seed.PRODUCTION_ORG_ID,
+            "Name": seed.ORG_NAME,
+            "IsSandbox": False,
+            "InstanceName": "NA1",
+            "OrganizationType": "Enterprise Edition",
+            "CreatedDate": seed.SEED_CREATED,
+            "LastModifiedDate": seed.SEED_CREATED,
+        },
+        trusted=True,
+        validate=False,
+    )
 
 
 def _seed_records(store):
     creator = {"user_id": seed.USER_IDS[seed.ADMIN], "objects": {}}
     for sobject, key, fields in seed.RECORDS:
-        body = {name: seed.ID[value[1:]] if isinstance(value, str) and value.startswith("@")
-                else value for name, value in fields.items()}
+        body = {
+            name: seed.ID[value[1:]] if isinstance(value, str) and value.startswith("@") else value
+            for name, value in fields.items()
+        }
         created, modified = seed.SEED_DATES.get(key, (seed.SEED_CREATED, seed.SEED_CREATED))
         body.update({"Id": seed.ID[key], "CreatedDate": created, "LastModifiedDate": modified})
         records.create(store, creator, sobject, body, trusted=True, validate=False)

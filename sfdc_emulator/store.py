@@ -117,8 +117,10 @@ class Store:
             )
 
     def save_record(self, data):
-        self._write("UPDATE records SET data = ?, is_deleted = ? WHERE id = ?",
-                    (json.dumps(data), int(bool(data.get("IsDeleted"))), data["Id"]))
+        self._write(
+            "UPDATE records SET data = ?, is_deleted = ? WHERE id = ?",
+            (json.dumps(data), int(bool(data.get("IsDeleted"))), data["Id"]),
+        )
 
     def records(self, sobject, include_deleted=False):
         sobject = schema.storage(sobject)  # ContentNote rows are ContentDocument rows
@@ -128,15 +130,18 @@ class Store:
         return [json.loads(row["data"]) for row in self._rows(sql + " ORDER BY rank", (sobject,))]
 
     def record_counts(self):
-        rows = self._rows("SELECT sobject, SUM(1 - is_deleted) AS live, SUM(is_deleted) AS deleted "
-                          "FROM records GROUP BY sobject")
+        rows = self._rows(
+            "SELECT sobject, SUM(1 - is_deleted) AS live, SUM(is_deleted) AS deleted FROM records GROUP BY sobject"
+        )
         return {row["sobject"]: {"live": row["live"], "deleted": row["deleted"]} for row in rows}
 
     # -- user security (password, API Enabled, object permissions) ----------------
 
     def set_security(self, user_id, username, password, data):
-        self._write("INSERT OR REPLACE INTO security (user_id, username, password, data) "
-                    "VALUES (?, ?, ?, ?)", (user_id, username, password, json.dumps(data)))
+        self._write(
+            "INSERT OR REPLACE INTO security (user_id, username, password, data) VALUES (?, ?, ?, ?)",
+            (user_id, username, password, json.dumps(data)),
+        )
 
     def security(self, *, user_id=None, username=None):
         column, value = ("user_id", user_id) if user_id else ("username", username)
@@ -144,8 +149,12 @@ class Store:
         if not rows:
             return None
         row = rows[0]
-        return {"user_id": row["user_id"], "username": row["username"],
-                "password": row["password"], **json.loads(row["data"])}
+        return {
+            "user_id": row["user_id"],
+            "username": row["username"],
+            "password": row["password"],
+            **json.loads(row["data"]),
+        }
 
     def update_security(self, user_id, data):
         self._write("UPDATE security SET data = ? WHERE user_id = ?", (json.dumps(data), user_id))
@@ -153,9 +162,10 @@ class Store:
     # -- OAuth tokens and authorization codes --------------------------------------
 
     def add_token(self, token, kind, user_id, org, scope, parent=None):
-        self._write("INSERT INTO tokens (token, kind, user_id, org, parent, scope, issued_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (token, kind, user_id, org, parent, scope, time.time()))
+        self._write(
+            "INSERT INTO tokens (token, kind, user_id, org, parent, scope, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (token, kind, user_id, org, parent, scope, time.time()),
+        )
 
     def token(self, token):
         rows = self._rows("SELECT * FROM tokens WHERE token = ?", (token,))
@@ -163,24 +173,31 @@ class Store:
 
     def revoke_tokens(self, where, params=()):
         """Revoke tokens matching ``where``; returns how many were live."""
-        return self._write(f"UPDATE tokens SET revoked = 1 WHERE revoked = 0 AND ({where})",  # nosec B608  # callers pass constant fragments; values are parameters
-                           params).rowcount
+        return self._write(
+            f"UPDATE tokens SET revoked = 1 WHERE revoked = 0 AND ({where})",  # nosec B608  # callers pass constant fragments; values are parameters
+            params,
+        ).rowcount
 
     def token_counts(self):
         rows = self._rows("SELECT kind, SUM(1 - revoked) AS live FROM tokens GROUP BY kind")
         return {row["kind"]: row["live"] for row in rows}
 
     def add_code(self, code, data):
-        self._write("INSERT INTO codes (code, data, created_at) VALUES (?, ?, ?)",
-                    (code, json.dumps(data), time.time()))
+        self._write(
+            "INSERT INTO codes (code, data, created_at) VALUES (?, ?, ?)", (code, json.dumps(data), time.time())
+        )
 
     def code(self, code):
         rows = self._rows("SELECT * FROM codes WHERE code = ?", (code,))
         if not rows:
             return None
         row = rows[0]
-        return {"code": row["code"], "data": json.loads(row["data"]),
-                "created_at": row["created_at"], "used": bool(row["used"])}
+        return {
+            "code": row["code"],
+            "data": json.loads(row["data"]),
+            "created_at": row["created_at"],
+            "used": bool(row["used"]),
+        }
 
     def mark_code_used(self, code):
         self._write("UPDATE codes SET used = 1 WHERE code = ?", (code,))
@@ -188,17 +205,22 @@ class Store:
     # -- call log ----------------------------------------------------------------
 
     def log_call(self, call):
-        self._write("INSERT INTO calls (method, path, query, status, counted, api_version, at, org, "
-                    "subrequests) VALUES (:method, :path, :query, :status, :counted, :api_version, "
-                    ":at, :org, :subrequests)", {"subrequests": None, **call})
+        self._write(
+            "INSERT INTO calls (method, path, query, status, counted, api_version, at, org, "
+            "subrequests) VALUES (:method, :path, :query, :status, :counted, :api_version, "
+            ":at, :org, :subrequests)",
+            {"subrequests": None, **call},
+        )
 
     def calls(self, since=0):
         rows = self._rows("SELECT * FROM calls WHERE seq > ? ORDER BY seq", (since,))
         return [{**dict(row), "counted": bool(row["counted"])} for row in rows]
 
     def count_calls(self, prefix):
-        rows = self._rows("SELECT COUNT(*) AS n, COALESCE(SUM(counted), 0) AS counted FROM calls "
-                          "WHERE substr(path, 1, ?) = ?", (len(prefix), prefix))
+        rows = self._rows(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(counted), 0) AS counted FROM calls WHERE substr(path, 1, ?) = ?",
+            (len(prefix), prefix),
+        )
         return {"count": rows[0]["n"], "counted": rows[0]["counted"]}
 
     def reset_calls(self):

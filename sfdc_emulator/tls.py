@@ -24,8 +24,7 @@ def ensure_certificates(data_dir):
     """Create the CA and server certificate if missing; (re)write the CA bundle. Returns paths."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: data_dir / f"{name}.pem" for name in ("ca", "ca-key", "server", "server-key",
-                                                          "ca-bundle")}
+    paths = {name: data_dir / f"{name}.pem" for name in ("ca", "ca-key", "server", "server-key", "ca-bundle")}
     if not paths["ca"].exists() or not paths["ca-key"].exists():
         _write_ca(paths["ca"], paths["ca-key"])
         paths["server"].unlink(missing_ok=True)
@@ -44,16 +43,30 @@ def server_context(paths):
 
 def _write_ca(cert_path, key_path):
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sfdc_emulator local CA"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Workestra dev")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "sfdc_emulator local CA"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Workestra dev"),
+        ]
+    )
     public = key.public_key()
     cert = (
         _builder(name, name, public, days=3650)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
         .sign(key, hashes.SHA256())
@@ -67,16 +80,18 @@ def _write_server_cert(paths):
     ca_cert = x509.load_pem_x509_certificate(paths["ca"].read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    alt_names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                 x509.IPAddress(ipaddress.ip_address("::1"))]
+    alt_names = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("::1")),
+    ]
     cert = (
         _builder(subject, ca_cert.subject, key.public_key(), days=825)
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     _write_key(paths["server-key"], key)
@@ -84,17 +99,22 @@ def _write_server_cert(paths):
 
 
 def _builder(subject, issuer, public_key, days):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-            .public_key(public_key).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=days)))
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+    )
 
 
 def _write_key(path, key):
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     os.chmod(path, 0o600)
 
 
@@ -111,6 +131,7 @@ def _write_bundle(ca_path, bundle_path):
 def _system_bundle():
     try:
         import certifi  # optional: only used to find the system trust store
+
         return certifi.where()
     except ImportError:
         return SYSTEM_BUNDLE if os.path.exists(SYSTEM_BUNDLE) else None

@@ -58,20 +58,21 @@ def issue(app, user_id, org, scope, refresh_token=None, login_base=None, rotate=
     response = {"access_token": access_token}
     if new_refresh:
         response["refresh_token"] = new_refresh
-    response.update({
-        "signature": sign(identity, issued_at),
-        "scope": scope,
-        "instance_url": instance_url(app),
-        "id": identity,
-        "token_type": "Bearer",  # nosec B105  # OAuth token type name, not a password
-        "issued_at": issued_at,
-    })
+    response.update(
+        {
+            "signature": sign(identity, issued_at),
+            "scope": scope,
+            "instance_url": instance_url(app),
+            "id": identity,
+            "token_type": "Bearer",  # nosec B105  # OAuth token type name, not a password
+            "issued_at": issued_at,
+        }
+    )
     return response
 
 
 def sign(identity, issued_at):
-    digest = hmac.new(seed.CLIENT_SECRET.encode(), (identity + issued_at).encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(seed.CLIENT_SECRET.encode(), (identity + issued_at).encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
 
 

@@ -18,19 +18,25 @@ def actor(store, user_id):
 def system_actor(store):
     """The admin, used as CreatedBy for records the control API makes."""
     return store.security(username="admin@acme.test") or {
-        "user_id": None, "objects": {}, "api_enabled": True, "is_admin": True}
+        "user_id": None,
+        "objects": {},
+        "api_enabled": True,
+        "is_admin": True,
+    }
 
 
 def authenticate(store, username, password):
     """Return (user_record, None) on success or (None, error message for the sign-in page)."""
     security = store.security(username=(username or "").strip())
     if security is None or security["password"] != password:
-        return None, ("Please check your username and password. If you still can't log in, "
-                      "contact your Salesforce administrator.")
+        return None, (
+            "Please check your username and password. If you still can't log in, contact your Salesforce administrator."
+        )
     user = store.get_record(security["user_id"])
     if not user.get("IsActive"):
-        return None, ("Your account is inactive (the user has been deactivated). "
-                      "Contact your Salesforce administrator.")
+        return None, (
+            "Your account is inactive (the user has been deactivated). Contact your Salesforce administrator."
+        )
     return user, None
 
 
@@ -56,8 +62,8 @@ def set_permissions(store, username, changes):
         if sobject is None or not isinstance(rights, dict):
             raise SalesforceError(400, "INVALID_TYPE", f"Unknown sObject or rights: {name}")
         data["objects"].setdefault(sobject.name, {}).update(
-            {right: bool(flag) for right, flag in rights.items()
-             if right in ("read", "create", "edit", "delete")})
+            {right: bool(flag) for right, flag in rights.items() if right in ("read", "create", "edit", "delete")}
+        )
     store.update_security(security["user_id"], data)
     return public_security(store.security(username=username))
 
@@ -71,11 +77,18 @@ def directory(store):
     rows = []
     for user in store.records("User"):
         security = store.security(user_id=user["Id"]) or {}
-        rows.append({"id": user["Id"], "username": user["Username"], "name": user["Name"],
-                     "email": user["Email"], "active": bool(user["IsActive"]),
-                     "profile": security.get("profile"),
-                     "api_enabled": security.get("api_enabled"),
-                     "objects": security.get("objects")})
+        rows.append(
+            {
+                "id": user["Id"],
+                "username": user["Username"],
+                "name": user["Name"],
+                "email": user["Email"],
+                "active": bool(user["IsActive"]),
+                "profile": security.get("profile"),
+                "api_enabled": security.get("api_enabled"),
+                "objects": security.get("objects"),
+            }
+        )
     return rows
 
 
@@ -92,7 +105,8 @@ def add_many(store, count, *, user_type="Standard", active=True, prefix="bulk"):
         for n in range(int(count)):
             user_id = store.new_id("User")
             username = f"{prefix}.{n}@big.example"
-            state.add_user(store, creator, user_id, username, username, "Bulk", f"User{n:05d}",
-                           active=active, user_type=user_type)
+            state.add_user(
+                store, creator, user_id, username, username, "Bulk", f"User{n:05d}", active=active, user_type=user_type
+            )
             created.append(user_id)
     return created

@@ -8,7 +8,7 @@ Values are stored in that serialised form, so UTC datetimes compare as strings.
 import base64
 import binascii
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from .errors import json_parser_error
 
@@ -21,12 +21,12 @@ TEXT_TYPES = ("string", "textarea", "email", "url", "phone", "picklist", "combob
 
 
 def format_datetime(moment):
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
 def now():
-    return format_datetime(datetime.now(timezone.utc))
+    return format_datetime(datetime.now(UTC))
 
 
 def parse_datetime(text, assume_utc=True):
@@ -38,12 +38,19 @@ def parse_datetime(text, assume_utc=True):
     if offset is None and not assume_utc:
         return None
     try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute),
-                          int(second or 0), int((fraction or "0").ljust(6, "0")[:6]),
-                          tzinfo=_zone(offset))
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second or 0),
+            int((fraction or "0").ljust(6, "0")[:6]),
+            tzinfo=_zone(offset),
+        )
     except ValueError:
         return None
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def parse_date(text):
@@ -162,8 +169,15 @@ _CONVERTERS = {
     "base64": _to_base64,
 }
 
-_JAVA_TYPES = {"int": "int", "double": "double", "currency": "double", "boolean": "boolean",
-               "datetime": "datetime", "date": "date", "base64": "base64"}
+_JAVA_TYPES = {
+    "int": "int",
+    "double": "double",
+    "currency": "double",
+    "boolean": "boolean",
+    "datetime": "datetime",
+    "date": "date",
+    "base64": "base64",
+}
 
 
 def _cannot_deserialize(field, token, value):
@@ -176,7 +190,7 @@ def _cannot_deserialize(field, token, value):
 
 def _zone(offset):
     if offset in (None, "Z"):
-        return timezone.utc
+        return UTC
     sign = -1 if offset[0] == "-" else 1
     digits = offset[1:].replace(":", "")
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))

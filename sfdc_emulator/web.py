@@ -35,13 +35,13 @@ class Request:
     def json(self):
         """The JSON body; JSON_PARSER_ERROR if it is missing or malformed (as Salesforce says)."""
         if not self.body.strip():
-            raise json_parser_error("The HTTP entity body is required, but this request has no "
-                                    "entity body.")
+            raise json_parser_error("The HTTP entity body is required, but this request has no entity body.")
         try:
             return json.loads(self.body)
         except json.JSONDecodeError as exc:
-            raise json_parser_error(f"Unexpected character ({exc.msg}) at "
-                                    f"[line:{exc.lineno}, column:{exc.colno}]") from None
+            raise json_parser_error(
+                f"Unexpected character ({exc.msg}) at [line:{exc.lineno}, column:{exc.colno}]"
+            ) from None
         except UnicodeDecodeError:
             raise json_parser_error("Invalid UTF-8 in the request body") from None
 
@@ -68,8 +68,7 @@ def json_response(status, payload, headers=None):
 
 
 def html_response(status, html, headers=None):
-    return Response(status, html.encode(), {"Content-Type": "text/html;charset=UTF-8",
-                                            **(headers or {})})
+    return Response(status, html.encode(), {"Content-Type": "text/html;charset=UTF-8", **(headers or {})})
 
 
 def text_response(status, text):

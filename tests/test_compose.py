@@ -3,6 +3,7 @@
 No Docker is needed: the file is parsed, its commands are resolved against this source tree,
 and the production settings are loaded (and `check --deploy`ed) with the file's environment.
 """
+
 import importlib.util
 import re
 import secrets
@@ -18,12 +19,23 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("postgres", "redis", "web", "worker", "beat")
 APP_SERVICES = ("web", "worker", "beat")
 REQUIRED_ENV = (
-    "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS",
-    "PUBLIC_BASE_URL", "SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEYS",
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "PUBLIC_BASE_URL",
+    "SALESFORCE_CLIENT_ID",
+    "SALESFORCE_CLIENT_SECRET",
+    "TOKEN_ENCRYPTION_KEYS",
     "NOTETAKER_WEBHOOK_SECRET",
 )
 SECRET_VARIABLES = (
-    "DJANGO_SECRET_KEY", "TOKEN_ENCRYPTION_KEYS", "NOTETAKER_WEBHOOK_SECRET", "POSTGRES_PASSWORD", "SALESFORCE_CLIENT_SECRET",
+    "DJANGO_SECRET_KEY",
+    "TOKEN_ENCRYPTION_KEYS",
+    "NOTETAKER_WEBHOOK_SECRET",
+    "POSTGRES_PASSWORD",
+    "SALESFORCE_CLIENT_SECRET",
 )
 # What an operator would export; stand-ins, never real secrets.
 OPERATOR_ENV = {
@@ -69,7 +81,9 @@ def service_env(compose, name) -> dict[str, str]:
 
 def run_python(code_or_args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONPATH": str(ROOT), **env}
-    return subprocess.run([sys.executable, *code_or_args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, *code_or_args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_all_five_services_exist(compose):
@@ -126,7 +140,10 @@ def test_every_command_points_at_something_that_exists(compose):
     assert (ROOT / "manage.py").is_file()
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
-    assert "pip install --require-hashes -r requirements/prod.txt" in dockerfile and "pip install --no-deps ." in dockerfile
+    assert (
+        "pip install --require-hashes -r requirements/prod.txt" in dockerfile
+        and "pip install --no-deps ." in dockerfile
+    )
     assert "collectstatic" in dockerfile and "workestra.wsgi:application" in dockerfile
 
 

@@ -1,4 +1,5 @@
 """What the README promises about the demo is where it says."""
+
 import re
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """`make test` leaves the checkout as it was: what the suite writes goes to ignored paths."""
+
 import importlib.util
 import shutil
 import subprocess

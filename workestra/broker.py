@@ -4,6 +4,7 @@ kombu creates a message file and then writes it, so a worker polling the folder 
 empty file and die on the JSON. Writing to a hidden temporary name and renaming it into place
 means a message is either absent or whole.
 """
+
 import os
 import uuid
 from time import monotonic

@@ -1,4 +1,5 @@
 """The one Celery app. JSON only; Redis when REDIS_URL is set, kombu's filesystem broker otherwise."""
+
 import os
 from pathlib import Path
 

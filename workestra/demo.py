@@ -3,6 +3,7 @@
 Other apps add their demo data by appending a callable to DEMO_SEEDERS (it receives the
 workspace and must be idempotent too).
 """
+
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ from routing.demo import seed_contact_sales_form
 
 from .models import Membership, User, Workspace
 
-DEMO_PASSWORD = "workestra-demo"  # nosec B105  # the demo password, public in the README
+DEMO_PASSWORD = "workestra-demo"  # nosec B105  # the demo password, public in the README  # noqa: S105
 DEMO_WORKSPACE_SLUG = "acme"
 
 

@@ -3,6 +3,7 @@
 Each check returns a small dict that is safe to show anyone: no URLs, hosts or exception text
 (a broker URL may carry a password), only whether it worked and the error's type.
 """
+
 import logging
 from datetime import timedelta
 

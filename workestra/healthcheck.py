@@ -3,6 +3,7 @@
 It talks to gunicorn directly, so it says it came through the TLS proxy (production redirects
 plain HTTP to HTTPS) and uses a Host the compose file always allows.
 """
+
 import os
 import sys
 import urllib.request

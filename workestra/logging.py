@@ -4,6 +4,7 @@ Known secret values (OAuth tokens, client secrets) are registered at the moment 
 decrypted or received; the filter replaces any occurrence in a record's message, args or
 extra fields. Structured extras are rendered as key=value.
 """
+
 import logging
 import threading
 from collections import OrderedDict

@@ -1,4 +1,5 @@
 """Tenancy: users sign in with their email; each belongs to one workspace with a role."""
+
 import zoneinfo
 from typing import ClassVar
 

@@ -9,6 +9,4 @@ def heartbeat() -> None:
     """Proves to /healthz that a worker is consuming from the broker."""
     from .models import WorkerHeartbeat
 
-    WorkerHeartbeat.objects.update_or_create(
-        worker=socket.gethostname(), defaults={"seen_at": timezone.now()}
-    )
+    WorkerHeartbeat.objects.update_or_create(worker=socket.gethostname(), defaults={"seen_at": timezone.now()})

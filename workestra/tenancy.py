@@ -1,4 +1,5 @@
 """Every request knows its workspace; every member-facing query goes through it."""
+
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required

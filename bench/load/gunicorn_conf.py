@@ -2,6 +2,7 @@
 LOAD_SLOW_SQL_MS (default 20) to LOAD_SLOW_SQL_LOG, BEGIN IMMEDIATE included, so time spent
 waiting for SQLite's write lock (or a PostgreSQL row lock) shows up next to the request
 latencies. No product code changes: it is a Django execute wrapper installed after fork."""
+
 import os
 import time
 
@@ -31,6 +32,7 @@ def post_fork(server, worker):
         from django.db.backends.signals import connection_created
 
         connection_created.connect(_install, weak=False)
+
 
 # Server-side time of each request (microseconds), to tell time spent in Django from time
 # spent waiting for a worker, the GIL or the CPU.

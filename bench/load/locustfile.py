@@ -12,6 +12,7 @@ Started by bench/load/run.py, which passes through the environment:
   LOAD_PACING   seconds between the starts of two actions of one user (default 2)
   LOAD_RAW_LOG  where to append one CSV line per request (exact timings for run.py)
 """
+
 import csv
 import html
 import itertools
@@ -45,8 +46,15 @@ def _record(request_type, name, response_time, response_length, response=None, e
     if _raw is None:
         return
     status = getattr(response, "status_code", 0) or 0
-    _raw.writerow([f"{time.time():.3f}", f"{request_type} {name}", status, f"{response_time:.2f}",
-                   "" if exception is None else _error_kind(status, exception)])
+    _raw.writerow(
+        [
+            f"{time.time():.3f}",
+            f"{request_type} {name}",
+            status,
+            f"{response_time:.2f}",
+            "" if exception is None else _error_kind(status, exception),
+        ]
+    )
 
 
 @events.quitting.add_listener
@@ -100,8 +108,12 @@ class Invitee(HttpUser):
         if not slots:
             self._fail("/book/[link]/", "no free slot left on the link")
             return
-        form = {"csrfmiddlewaretoken": token, "name": "Load Invitee", "email": self._invitee_email(),
-                "start": random.choice(slots)}
+        form = {
+            "csrfmiddlewaretoken": token,
+            "name": "Load Invitee",
+            "email": self._invitee_email(),
+            "start": random.choice(slots),
+        }
         uid = self._submit(self.link, form, "/book/[link]/")
         if uid:
             self.live_uids.append(uid)
@@ -118,8 +130,11 @@ class Invitee(HttpUser):
         if not slots:
             self._fail("/bookings/[uid]/reschedule/", "no free slot left on the link")
             return
-        self._submit(f"/bookings/{uid}/reschedule/", {"csrfmiddlewaretoken": token, "start": random.choice(slots)},
-                     "/bookings/[uid]/reschedule/")
+        self._submit(
+            f"/bookings/{uid}/reschedule/",
+            {"csrfmiddlewaretoken": token, "start": random.choice(slots)},
+            "/bookings/[uid]/reschedule/",
+        )
 
     @task(10)
     def cancel(self):
@@ -130,8 +145,11 @@ class Invitee(HttpUser):
         if page is None:
             return
         token, _ = page
-        self._submit(f"/bookings/{uid}/cancel/", {"csrfmiddlewaretoken": token, "reason": "Load test: plans changed."},
-                     "/bookings/[uid]/cancel/")
+        self._submit(
+            f"/bookings/{uid}/cancel/",
+            {"csrfmiddlewaretoken": token, "reason": "Load test: plans changed."},
+            "/bookings/[uid]/cancel/",
+        )
 
     # ---- one page load, one form post --------------------------------------------------------
     def _load(self, path: str, name: str):
@@ -157,8 +175,15 @@ class Invitee(HttpUser):
         return found.group(1)
 
     def _fail(self, name: str, message: str) -> None:
-        events.request.fire(request_type="POST", name=name, response_time=0, response_length=0,
-                            response=None, exception=NoFreeSlot(message), context={})
+        events.request.fire(
+            request_type="POST",
+            name=name,
+            response_time=0,
+            response_length=0,
+            response=None,
+            exception=NoFreeSlot(message),
+            context={},
+        )
 
     def _invitee_email(self) -> str:
         if random.random() < 0.5:

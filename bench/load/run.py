@@ -20,6 +20,7 @@ drops it at the end; with --redis-url the broker and cache use that Redis databa
 Everything it starts (emulator, gunicorn, the Celery worker, locust) is stopped on exit,
 Ctrl-C included; --keep leaves the temporary folder (logs, per-request CSV) for a closer look.
 """
+
 import argparse
 import csv
 import itertools
@@ -56,9 +57,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=60, help="seconds of load (default 60)")
     parser.add_argument("--pacing", type=float, default=2.0, help="seconds between two actions of one user (default 2)")
     parser.add_argument("--hosts", type=int, default=0, help="members with a booking link (default: max(20, users))")
-    parser.add_argument("--workspaces", type=int, default=1,
-                        help="connected workspaces the hosts are spread over (default 1: all in acme)")
-    parser.add_argument("--latency-ms", type=int, default=300, help="emulator latency per Salesforce call (default 300)")
+    parser.add_argument(
+        "--workspaces",
+        type=int,
+        default=1,
+        help="connected workspaces the hosts are spread over (default 1: all in acme)",
+    )
+    parser.add_argument(
+        "--latency-ms", type=int, default=300, help="emulator latency per Salesforce call (default 300)"
+    )
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2)
@@ -80,7 +87,9 @@ class Children:
 
     def start(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
         with open(self.logs / f"{name}.log", "ab") as log:
-            process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.started.append((name, process))
         return process
 
@@ -177,7 +186,9 @@ def build_team(emulator, hosts: int, workspaces: int) -> list[str]:
     for number in range(len(team.links) + 1, hosts + 1):
         space = spaces[number % len(spaces)]
         member = make_member(space, f"host{number:02d}@acme.test", first_name="Host", last_name=f"{number:02d}")
-        by_space[space.pk].append(make_link(member, slug=f"host{number:02d}", title=f"Intro with Host {number:02d}", is_default=True))
+        by_space[space.pk].append(
+            make_link(member, slug=f"host{number:02d}", title=f"Intro with Host {number:02d}", is_default=True)
+        )
     # Interleaved, so locust user i (who books on link i) lands in workspace i mod `workspaces`.
     interleaved = itertools.chain.from_iterable(itertools.zip_longest(*by_space.values()))
     return [link.get_public_path() for link in interleaved if link is not None]
@@ -212,8 +223,11 @@ class LagSampler:
         from django.utils import timezone
 
         now = timezone.now()
-        rows = (self.model.objects.filter(state__in=self.busy).values("connection_id")
-                .annotate(oldest=Min("created_at"), rows=Count("id")))
+        rows = (
+            self.model.objects.filter(state__in=self.busy)
+            .values("connection_id")
+            .annotate(oldest=Min("created_at"), rows=Count("id"))
+        )
         lags = {row["connection_id"]: (now - row["oldest"]).total_seconds() for row in rows}
         for connection_id, lag in lags.items():
             self.by_connection.setdefault(connection_id, []).append(lag)
@@ -261,7 +275,11 @@ class CpuMeter:
         backends = {}
         for process in self.psutil.process_iter(["cmdline", "cpu_times"]):
             cmdline = " ".join(process.info["cmdline"] or [])
-            if cmdline.startswith("postgres:") and f" {self.postgres_database} " in f"{cmdline} " and process.info["cpu_times"]:
+            if (
+                cmdline.startswith("postgres:")
+                and f" {self.postgres_database} " in f"{cmdline} "
+                and process.info["cpu_times"]
+            ):
                 backends[process.pid] = process.info["cpu_times"].user + process.info["cpu_times"].system
         return backends
 
@@ -275,6 +293,7 @@ class CpuMeter:
 
     def machine_busy(self) -> float:
         """CPU seconds the whole machine spent not idle (other people's processes included)."""
+
         def busy(times):
             return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
@@ -341,13 +360,18 @@ def verify_events(emulator) -> dict:
             if event is not None:
                 result["cancelled bookings whose Event still exists"] += 1
     previous_end = {}
-    for host_id, start_at, end_at in Booking.objects.exclude(status=Booking.Status.CANCELLED).order_by(
-            "host_id", "start_at").values_list("host_id", "start_at", "end_at"):
+    for host_id, start_at, end_at in (
+        Booking.objects.exclude(status=Booking.Status.CANCELLED)
+        .order_by("host_id", "start_at")
+        .values_list("host_id", "start_at", "end_at")
+    ):
         if host_id in previous_end and start_at < previous_end[host_id]:
             result["live bookings overlapping another of the host's"] += 1
         previous_end[host_id] = max(end_at, previous_end.get(host_id, end_at))
     result["Events in Salesforce"] = len(events)
-    result["Events no booking points to (duplicates/orphans)"] = sum(1 for event_id in events if event_id not in claimed)
+    result["Events no booking points to (duplicates/orphans)"] = sum(
+        1 for event_id in events if event_id not in claimed
+    )
     result["bookings without a BookingSync"] = Booking.objects.exclude(pk__in=list(syncs)).count()
     return result
 
@@ -395,7 +419,9 @@ def main() -> None:
         if args.redis_url:
             waiting = redis_queue_length(args.redis_url)
             if waiting:
-                raise SystemExit(f"The Redis queue 'celery' at {args.redis_url} already holds {waiting} messages; use another database.")
+                raise SystemExit(
+                    f"The Redis queue 'celery' at {args.redis_url} already holds {waiting} messages; use another database."
+                )
             os.environ["REDIS_URL"] = args.redis_url
         from tests.fixtures.emulator import start_emulator
 
@@ -451,31 +477,92 @@ def run(args, hosts: int, work: Path, base_url: str, port: int, children: Childr
     env = dict(os.environ)
 
     slow_sql = work / "slow_sql.csv"
-    web = children.start("gunicorn", [sys.executable, "-m", "gunicorn", "workestra.wsgi:application", "-c", str(GUNICORN_CONF),
-                                      "-b", f"127.0.0.1:{port}", "-w", str(args.web_workers), "--threads", str(args.web_threads),
-                                      "--timeout", "60"],
-                         {**env, "LOAD_SLOW_SQL_LOG": str(slow_sql), "LOAD_ACCESS_LOG": str(work / "access.log")})
-    worker = children.start("worker", [sys.executable, "-m", "celery", "-A", "workestra", "worker", "--beat", "--loglevel=INFO",
-                                       f"--concurrency={args.worker_concurrency}", "--without-gossip", "--without-mingle",
-                                       "-n", f"load-{os.getpid()}@%h", "--schedule", str(work / "beat")], env)
+    web = children.start(
+        "gunicorn",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "workestra.wsgi:application",
+            "-c",
+            str(GUNICORN_CONF),
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(args.web_workers),
+            "--threads",
+            str(args.web_threads),
+            "--timeout",
+            "60",
+        ],
+        {**env, "LOAD_SLOW_SQL_LOG": str(slow_sql), "LOAD_ACCESS_LOG": str(work / "access.log")},
+    )
+    worker = children.start(
+        "worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workestra",
+            "worker",
+            "--beat",
+            "--loglevel=INFO",
+            f"--concurrency={args.worker_concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"load-{os.getpid()}@%h",
+            "--schedule",
+            str(work / "beat"),
+        ],
+        env,
+    )
     wait_until(lambda: page_answers(base_url + links[0]), web, "gunicorn", work / "gunicorn.log")
     wait_until(lambda: b" ready." in (work / "worker.log").read_bytes(), worker, "Celery worker", work / "worker.log")
 
     emulator.control.set_faults(latency_ms=args.latency_ms)
     emulator.control.reset_calls()
     raw_log = work / "requests.csv"
-    locust_cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(args.users),
-                  "-r", str(args.spawn_rate), "-t", f"{args.duration}s", "--stop-timeout", "10", "--host", base_url,
-                  "--csv", str(work / "locust"), "--only-summary"]
+    locust_cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "-u",
+        str(args.users),
+        "-r",
+        str(args.spawn_rate),
+        "-t",
+        f"{args.duration}s",
+        "--stop-timeout",
+        "10",
+        "--host",
+        base_url,
+        "--csv",
+        str(work / "locust"),
+        "--only-summary",
+    ]
     locust_env = {**env, "LOAD_LINKS": ",".join(links), "LOAD_PACING": str(args.pacing), "LOAD_RAW_LOG": str(raw_log)}
     sampler = LagSampler()
-    print(f"Load for {args.duration} s: {args.users} users, one action per {args.pacing:g} s each, {hosts} hosts; "
-          f"Salesforce at {args.latency_ms} ms ({work})", flush=True)
+    print(
+        f"Load for {args.duration} s: {args.users} users, one action per {args.pacing:g} s each, {hosts} hosts; "
+        f"Salesforce at {args.latency_ms} ms ({work})",
+        flush=True,
+    )
 
     locust = children.start("locust", locust_cmd, locust_env)
-    cpu = CpuMeter({"gunicorn": web.pid, "celery worker": worker.pid, "sfdc emulator": emulator.process.pid,
-                    "this runner": os.getpid()},
-                   postgres_database=postgres_database(args.database_url)[0] if args.database_url else "")
+    cpu = CpuMeter(
+        {
+            "gunicorn": web.pid,
+            "celery worker": worker.pid,
+            "sfdc emulator": emulator.process.pid,
+            "this runner": os.getpid(),
+        },
+        postgres_database=postgres_database(args.database_url)[0] if args.database_url else "",
+    )
     reaped_before = os.times()
     began = time.monotonic()
     while locust.poll() is None:
@@ -485,7 +572,9 @@ def run(args, hosts: int, work: Path, base_url: str, port: int, children: Childr
     cpu_used = cpu.used()
     machine_busy = cpu.machine_busy()
     reaped = os.times()  # locust has exited and been reaped: its CPU time is in our children's
-    cpu_used["locust"] = (reaped.children_user - reaped_before.children_user) + (reaped.children_system - reaped_before.children_system)
+    cpu_used["locust"] = (reaped.children_user - reaped_before.children_user) + (
+        reaped.children_system - reaped_before.children_system
+    )
     during = list(sampler.samples)
 
     drained_after = None
@@ -495,7 +584,7 @@ def run(args, hosts: int, work: Path, base_url: str, port: int, children: Childr
             drained_after = time.monotonic() - ended
             break
         time.sleep(1)
-    after = sampler.samples[len(during):]
+    after = sampler.samples[len(during) :]
 
     children.stop(worker)  # nothing more may reach Salesforce while we count
     from django.db.models import Max
@@ -533,35 +622,51 @@ def run(args, hosts: int, work: Path, base_url: str, port: int, children: Childr
 def print_report(args, hosts: int, r: dict) -> None:
     requests_ = r["requests"]
     answered = [row for row in requests_ if row[2]]
-    span = (max(row[0] for row in requests_) - min(row[0] for row in requests_)) if len(requests_) > 1 else r["load_seconds"]
+    span = (
+        (max(row[0] for row in requests_) - min(row[0] for row in requests_))
+        if len(requests_) > 1
+        else r["load_seconds"]
+    )
     database = "PostgreSQL" if args.database_url else "SQLite"
     broker = "Redis" if args.redis_url else "embedded filesystem broker"
     print(f"\n## Load run: {database}, {broker}, Salesforce emulator at {args.latency_ms} ms")
     print(f"Command: .venv/bin/python {shlex.join(sys.argv)}")
-    print(f"gunicorn -w {args.web_workers} --threads {args.web_threads}; Celery worker --concurrency={args.worker_concurrency} --beat; "
-          f"locust -u {args.users} -r {args.spawn_rate:g} -t {args.duration}s, one action per {args.pacing:g} s per user (steady pacing), "
-          f"{hosts} hosts in {args.workspaces} connected workspace(s)")
+    print(
+        f"gunicorn -w {args.web_workers} --threads {args.web_threads}; Celery worker --concurrency={args.worker_concurrency} --beat; "
+        f"locust -u {args.users} -r {args.spawn_rate:g} -t {args.duration}s, one action per {args.pacing:g} s per user (steady pacing), "
+        f"{hosts} hosts in {args.workspaces} connected workspace(s)"
+    )
     if r["locust_rc"] not in (0, 1):
         print(f"locust exited with {r['locust_rc']}:\n{r['locust_log']}")
-    print(f"\nRequests: {len(requests_)} in {span:.1f} s = {len(requests_) / span:.1f} requests/s "
-          f"(each action is a page GET, the form POST and the GET the redirect names)")
+    print(
+        f"\nRequests: {len(requests_)} in {span:.1f} s = {len(requests_) / span:.1f} requests/s "
+        f"(each action is a page GET, the form POST and the GET the redirect names)"
+    )
     print("\n| request | count | per s | p50 ms | p95 ms | p99 ms | max ms | errors | server p50 / p95 ms |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    names = sorted({row[1] for row in requests_}, key=lambda n: (n not in POSTS, POSTS.index(n) if n in POSTS else 0, n))
+    names = sorted(
+        {row[1] for row in requests_}, key=lambda n: (n not in POSTS, POSTS.index(n) if n in POSTS else 0, n)
+    )
     for name in names:
         rows = [row for row in requests_ if row[1] == name]
         timings = [row[3] for row in rows if row[2]]
         errors = sum(1 for row in rows if row[4])
         server = r["server_ms"].get(name.replace(" (after redirect)", ""), [])
-        print(f"| {name} | {len(rows)} | {len(rows) / span:.2f} | {percentile(timings, 50):.0f} | {percentile(timings, 95):.0f} "
-              f"| {percentile(timings, 99):.0f} | {max(timings, default=float('nan')):.0f} | {errors} "
-              f"| {percentile(server, 50):.0f} / {percentile(server, 95):.0f} |")
+        print(
+            f"| {name} | {len(rows)} | {len(rows) / span:.2f} | {percentile(timings, 50):.0f} | {percentile(timings, 95):.0f} "
+            f"| {percentile(timings, 99):.0f} | {max(timings, default=float('nan')):.0f} | {errors} "
+            f"| {percentile(server, 50):.0f} / {percentile(server, 95):.0f} |"
+        )
     errors = Counter((row[1], row[4]) for row in requests_ if row[4])
     total_errors = sum(errors.values())
-    print("(client-side times from locust, exact nearest-rank percentiles; server = gunicorn's own time for the request, "
-          "both GETs of /bookings/[uid]/ together)")
-    print(f"\nErrors: {total_errors} of {len(requests_)} requests ({100 * total_errors / max(1, len(requests_)):.2f}%)"
-          f"; answered requests: {len(answered)}")
+    print(
+        "(client-side times from locust, exact nearest-rank percentiles; server = gunicorn's own time for the request, "
+        "both GETs of /bookings/[uid]/ together)"
+    )
+    print(
+        f"\nErrors: {total_errors} of {len(requests_)} requests ({100 * total_errors / max(1, len(requests_)):.2f}%)"
+        f"; answered requests: {len(answered)}"
+    )
     for (name, kind), count in errors.most_common():
         print(f"- {count} × {name}: {kind}")
 
@@ -569,25 +674,35 @@ def print_report(args, hosts: int, r: dict) -> None:
     lags = [lag for _, lag, _ in during]
     print("\nOutbox lag (oldest pending/in-progress operation), sampled each second:")
     if lags:
-        print(f"- during the load ({len(lags)} samples): max {max(lags):.1f} s, mean {statistics.mean(lags):.1f} s, "
-              f"p95 {percentile(lags, 95):.1f} s; open rows max {max(rows for _, _, rows in during)}")
+        print(
+            f"- during the load ({len(lags)} samples): max {max(lags):.1f} s, mean {statistics.mean(lags):.1f} s, "
+            f"p95 {percentile(lags, 95):.1f} s; open rows max {max(rows for _, _, rows in during)}"
+        )
     if after:
         print(f"- when the load stopped: lag {after[0][1]:.1f} s, {after[0][2]} open rows")
     last_request = max((row[0] for row in requests_), default=0.0)
     if r["drained_after"] is None:
         last = after[-1] if after else (0, float("nan"), -1)
-        print(f"- NOT drained within {args.drain_timeout:.0f} s of the load's end (last sample: lag {last[1]:.1f} s, {last[2]} open rows)")
+        print(
+            f"- NOT drained within {args.drain_timeout:.0f} s of the load's end (last sample: lag {last[1]:.1f} s, {last[2]} open rows)"
+        )
     else:
-        print(f"- drained {max(0.0, r['last_finished'] - last_request):.1f} s after the last request ended "
-              f"(the last operation's finished_at; the sampler saw an empty outbox {r['drained_after']:.1f} s after locust exited)")
+        print(
+            f"- drained {max(0.0, r['last_finished'] - last_request):.1f} s after the last request ended "
+            f"(the last operation's finished_at; the sampler saw an empty outbox {r['drained_after']:.1f} s after locust exited)"
+        )
     if len(r["lag_by_connection"]) > 1:
         for connection_id, lags in sorted(r["lag_by_connection"].items()):
-            print(f"- connection {connection_id} ({r['operations_by_connection'][connection_id]} operations): "
-                  f"lag max {max(lags):.1f} s, mean {statistics.mean(lags):.1f} s over the {len(lags)} samples it had open rows")
+            print(
+                f"- connection {connection_id} ({r['operations_by_connection'][connection_id]} operations): "
+                f"lag max {max(lags):.1f} s, mean {statistics.mean(lags):.1f} s over the {len(lags)} samples it had open rows"
+            )
     done = r["commit_to_done"]
     if done:
-        print(f"- commit → outcome recorded in Salesforce, per operation: p50 {percentile(done, 50):.2f} s, "
-              f"p95 {percentile(done, 95):.2f} s, max {max(done):.2f} s")
+        print(
+            f"- commit → outcome recorded in Salesforce, per operation: p50 {percentile(done, 50):.2f} s, "
+            f"p95 {percentile(done, 95):.2f} s, max {max(done):.2f} s"
+        )
 
     slow = Counter()
     slow_ms = Counter()
@@ -603,23 +718,37 @@ def print_report(args, hosts: int, r: dict) -> None:
         print(f"- {count} × {key} …: {slow_ms[key]:.0f} ms in all, worst {worst[key]:.0f} ms")
 
     cores = os.cpu_count() or 1
-    print(f"\nCPU during the load ({r['load_seconds']:.0f} s, {cores} cores = {cores * r['load_seconds']:.0f} CPU-s available): "
-          + ", ".join(f"{name} {seconds:.1f} s ({100 * seconds / r['load_seconds']:.0f}% of a core)" for name, seconds in r["cpu"].items())
-          + f"; total {sum(r['cpu'].values()):.1f} CPU-s. Whole machine busy {r['machine_busy']:.1f} CPU-s "
-          f"(other processes {r['machine_busy'] - sum(r['cpu'].values()):.1f} CPU-s); load average at the end "
-          + " ".join(f"{x:.2f}" for x in r["loadavg"]))
+    print(
+        f"\nCPU during the load ({r['load_seconds']:.0f} s, {cores} cores = {cores * r['load_seconds']:.0f} CPU-s available): "
+        + ", ".join(
+            f"{name} {seconds:.1f} s ({100 * seconds / r['load_seconds']:.0f}% of a core)"
+            for name, seconds in r["cpu"].items()
+        )
+        + f"; total {sum(r['cpu'].values()):.1f} CPU-s. Whole machine busy {r['machine_busy']:.1f} CPU-s "
+        f"(other processes {r['machine_busy'] - sum(r['cpu'].values()):.1f} CPU-s); load average at the end "
+        + " ".join(f"{x:.2f}" for x in r["loadavg"])
+    )
 
     ops = r["operations"]
     print(f"\nOutbox operations: {sum(ops.values())} ({', '.join(f'{state} {n}' for state, n in ops.most_common())})")
-    print(f"Salesforce API calls: {r['api_calls']} for {r['bookings']} bookings = {r['api_calls'] / max(1, r['bookings']):.3f} per booking, "
-          f"{r['api_calls'] / max(1, sum(ops.values())):.3f} per operation")
+    print(
+        f"Salesforce API calls: {r['api_calls']} for {r['bookings']} bookings = {r['api_calls'] / max(1, r['bookings']):.3f} per booking, "
+        f"{r['api_calls'] / max(1, sum(ops.values())):.3f} per operation"
+    )
     for shape, count in r["api_breakdown"].most_common():
         print(f"- {count} × {shape}")
     print("\nEvents vs bookings:")
-    for key in ("live bookings", "Events in Salesforce", "live bookings without an Event",
-                "live bookings whose Event is at another time", "cancelled bookings",
-                "cancelled bookings whose Event still exists", "Events no booking points to (duplicates/orphans)",
-                "bookings without a BookingSync", "live bookings overlapping another of the host's"):
+    for key in (
+        "live bookings",
+        "Events in Salesforce",
+        "live bookings without an Event",
+        "live bookings whose Event is at another time",
+        "cancelled bookings",
+        "cancelled bookings whose Event still exists",
+        "Events no booking points to (duplicates/orphans)",
+        "bookings without a BookingSync",
+        "live bookings overlapping another of the host's",
+    ):
         print(f"- {key}: {r['events'][key]}")
 
 

@@ -1,4 +1,5 @@
 """Renders what other apps hand to booking pages through bookings.hooks."""
+
 from django import template
 from django.template.loader import render_to_string
 

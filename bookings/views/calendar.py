@@ -1,4 +1,5 @@
 """The member's calendar: upcoming bookings, with other apps' banners and badges."""
+
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render

@@ -1,4 +1,5 @@
 """Members manage their booking links: list, create, edit, and the Integrations tab."""
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods

@@ -1,4 +1,5 @@
 """Pages an invitee uses without signing in: book, see, reschedule and cancel a meeting."""
+
 from urllib.parse import urlencode
 
 from django.contrib import messages

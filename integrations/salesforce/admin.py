@@ -1,5 +1,6 @@
 """Support's view of every connection and every sync operation. Token columns never appear:
 not in lists, forms, read-only fields, search or filters."""
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.shortcuts import get_object_or_404
@@ -50,7 +51,10 @@ def sf_id_link(connection, sf_id: str, name: str = ""):
     if not link.url:
         return format_html('{}<br><span class="quiet">{}</span>', text, link.sf_id)
     return format_html(
-        '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a><br><span class="quiet">{}</span>', link.url, text, link.sf_id
+        '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a><br><span class="quiet">{}</span>',
+        link.url,
+        text,
+        link.sf_id,
     )
 
 
@@ -63,19 +67,73 @@ def wrappable_code(code: str):
 
 
 def short_time(value):
-    return format_html('<span style="white-space:nowrap">{}</span>', date_format(localtime(value), "j M, H:i")) if value else "—"
+    return (
+        format_html('<span style="white-space:nowrap">{}</span>', date_format(localtime(value), "j M, H:i"))
+        if value
+        else "—"
+    )
 
 
 @admin.register(SalesforceConnection)
 class SalesforceConnectionAdmin(SystemWrittenAdmin):
-    list_display = ("workspace", "status_label", "org_id", "sf_user", "api_usage", "refreshed", "deferred", "last_error_short", "health_link")
+    list_display = (
+        "workspace",
+        "status_label",
+        "org_id",
+        "sf_user",
+        "api_usage",
+        "refreshed",
+        "deferred",
+        "last_error_short",
+        "health_link",
+    )
     list_filter = ("status", "environment")
     search_fields = ("workspace__slug", "workspace__name", "org_id", "org_name", "sf_username")
     fieldsets = (
         (None, {"fields": ("workspace", "environment", "status", "org_id", "org_name", "login_host", "instance_url")}),
-        ("Connected user", {"fields": ("sf_user_id", "sf_username", "sf_display_name", "connected_by", "connected_at", "last_refreshed_at")}),
-        ("Settings", {"fields": ("object_scope", "note_type", "note_type_chosen", "cancel_behaviour", "no_match_behaviour", "missing_permissions", "reads_all_events")}),
-        ("Health", {"fields": ("health_link", "api_usage", "api_usage_seen_at", "deferred_until", "deferred_reason", "last_error", "last_error_at", "users_refreshed_at", "drain_lease_until")}),
+        (
+            "Connected user",
+            {
+                "fields": (
+                    "sf_user_id",
+                    "sf_username",
+                    "sf_display_name",
+                    "connected_by",
+                    "connected_at",
+                    "last_refreshed_at",
+                )
+            },
+        ),
+        (
+            "Settings",
+            {
+                "fields": (
+                    "object_scope",
+                    "note_type",
+                    "note_type_chosen",
+                    "cancel_behaviour",
+                    "no_match_behaviour",
+                    "missing_permissions",
+                    "reads_all_events",
+                )
+            },
+        ),
+        (
+            "Health",
+            {
+                "fields": (
+                    "health_link",
+                    "api_usage",
+                    "api_usage_seen_at",
+                    "deferred_until",
+                    "deferred_reason",
+                    "last_error",
+                    "last_error_at",
+                    "users_refreshed_at",
+                    "drain_lease_until",
+                )
+            },
+        ),
     )
     readonly_fields = tuple(flatten_fieldsets(fieldsets))
     exclude = TOKEN_FIELDS
@@ -85,7 +143,10 @@ class SalesforceConnectionAdmin(SystemWrittenAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.health_view)
-        return [path("<int:object_id>/health/", view, name="salesforce_salesforceconnection_health"), *super().get_urls()]
+        return [
+            path("<int:object_id>/health/", view, name="salesforce_salesforceconnection_health"),
+            *super().get_urls(),
+        ]
 
     def health_view(self, request, object_id: int):
         """Sync health for staff: the settings page's section, read-only; retries go through
@@ -104,7 +165,9 @@ class SalesforceConnectionAdmin(SystemWrittenAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_label(self, obj):
-        return format_html('{}<br><span class="quiet">{}</span>', obj.get_status_display(), obj.get_environment_display())
+        return format_html(
+            '{}<br><span class="quiet">{}</span>', obj.get_status_display(), obj.get_environment_display()
+        )
 
     @admin.display(description="Salesforce user", ordering="sf_username")
     def sf_user(self, obj):
@@ -120,7 +183,9 @@ class SalesforceConnectionAdmin(SystemWrittenAdmin):
 
     @admin.display(description="sync health")
     def health_link(self, obj):
-        return format_html('<a href="{}">Sync health</a>', reverse("admin:salesforce_salesforceconnection_health", args=[obj.pk]))
+        return format_html(
+            '<a href="{}">Sync health</a>', reverse("admin:salesforce_salesforceconnection_health", args=[obj.pk])
+        )
 
     @admin.display(description="API usage")
     def api_usage(self, obj):
@@ -146,7 +211,9 @@ class SalesforceConnectionAdmin(SystemWrittenAdmin):
             try:
                 count = services.org_users_refresh(connection=connection)
             except SalesforceError as exc:
-                self.message_user(request, f"{connection}: Salesforce users could not be refreshed: {exc}", messages.ERROR)
+                self.message_user(
+                    request, f"{connection}: Salesforce users could not be refreshed: {exc}", messages.ERROR
+                )
             else:
                 self.message_user(request, f"{connection}: {count} Salesforce users fetched.")
 
@@ -179,7 +246,16 @@ class LinkPushSettingAdmin(admin.ModelAdmin):
 class BookingSyncAdmin(SystemWrittenAdmin):
     list_display = ("booking_label", "workspace", "event_state", "event", "who", "what", "pushed", "updated")
     list_filter = ("event_state", "workspace")
-    search_fields = ("booking__uid", "booking__invitee_email", "booking__invitee_name", "sf_event_id", "sf_who_id", "sf_what_id", "sf_who_name", "sf_what_name")
+    search_fields = (
+        "booking__uid",
+        "booking__invitee_email",
+        "booking__invitee_name",
+        "sf_event_id",
+        "sf_who_id",
+        "sf_what_id",
+        "sf_who_name",
+        "sf_what_name",
+    )
     list_select_related = ("booking", "workspace__salesforce_connection")
     readonly_fields = [f.name for f in BookingSync._meta.fields]
 
@@ -222,7 +298,15 @@ class SyncAttemptInline(admin.TabularInline):
     model = SyncAttempt
     extra = 0
     can_delete = False
-    fields = ("started_at", "result_label", "duration_ms", "batch_size", "batch_api_calls", "error_code", "error_message")
+    fields = (
+        "started_at",
+        "result_label",
+        "duration_ms",
+        "batch_size",
+        "batch_api_calls",
+        "error_code",
+        "error_message",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -247,9 +331,25 @@ class SyncOperationAdmin(SystemWrittenAdmin):
     list_select_related = ("booking", "connection")
     list_per_page = 50
     readonly_fields = (
-        "workspace", "connection", "booking", "kind", "trigger", "state", "attempts", "api_calls", "next_attempt_at",
-        "claimed_at", "sf_ids", "outcome", "warnings", "error_kind", "error_code", "error_message", "created_at",
-        "updated_at", "finished_at",
+        "workspace",
+        "connection",
+        "booking",
+        "kind",
+        "trigger",
+        "state",
+        "attempts",
+        "api_calls",
+        "next_attempt_at",
+        "claimed_at",
+        "sf_ids",
+        "outcome",
+        "warnings",
+        "error_kind",
+        "error_code",
+        "error_message",
+        "created_at",
+        "updated_at",
+        "finished_at",
     )
     exclude = ("claim_token",)
     inlines = (SyncAttemptInline,)
@@ -298,4 +398,6 @@ class SyncOperationAdmin(SystemWrittenAdmin):
     @admin.action(description="Replay (send the booking again as a new operation)")
     def replay(self, request, queryset):
         created = admin_actions.operations_replay(operation_ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{len(created)} new operation(s) created: " + ", ".join(f"#{op.pk}" for op in created))
+        self.message_user(
+            request, f"{len(created)} new operation(s) created: " + ", ".join(f"#{op.pk}" for op in created)
+        )

@@ -1,4 +1,5 @@
 """Support's actions on outbox rows: retry now, and replay (send a booking's current state again)."""
+
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -17,7 +18,9 @@ def operations_retry_now(*, operation_ids: Iterable[int]) -> int:
     left alone. Returns how many rows were changed; idempotent."""
     now = timezone.now()
     with transaction.atomic():
-        locked = SyncOperation.objects.select_for_update(of=("self",)).filter(pk__in=list(operation_ids), state__in=RETRYABLE_STATES)
+        locked = SyncOperation.objects.select_for_update(of=("self",)).filter(
+            pk__in=list(operation_ids), state__in=RETRYABLE_STATES
+        )
         rows = list(locked.select_related("connection"))
         connected = {op.pk for op in rows if op.connection.status == SalesforceConnection.Status.CONNECTED}
         waiting = {op.pk for op in rows} - connected
@@ -41,7 +44,9 @@ def operations_replay(*, operation_ids) -> list[SyncOperation]:
     is sent again (pushes are idempotent, so a replay never duplicates an Event). Returns the
     new rows."""
     latest = {}
-    for op in SyncOperation.objects.filter(pk__in=list(operation_ids)).select_related("connection", "booking").order_by("id"):
+    for op in (
+        SyncOperation.objects.filter(pk__in=list(operation_ids)).select_related("connection", "booking").order_by("id")
+    ):
         latest[(op.booking_id, op.kind)] = op  # one replay per booking and kind
     with transaction.atomic():
         return [

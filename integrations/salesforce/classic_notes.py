@@ -5,6 +5,7 @@ a batch: one reconcile query (only after an unknown outcome), one sObject Collec
 200 Note updates and per 200 creates, and one composite lookup per 100 invitee emails (only for
 recaps that still lack a Note).
 """
+
 from django.utils import timezone
 
 from notetaker.models import RecapNoteLink
@@ -51,9 +52,12 @@ class ClassicRecapPush(RecapPushBase):
             markers = recap_markers(self._recap(link).booking)
             found = next(
                 (
-                    r for r in records
-                    if r["Id"] not in known and _same_id(r.get("ParentId") or "", link.parent_id)
-                    and r.get("Title") == link.create_sent_title and any(m in (r.get("Body") or "") for m in markers)
+                    r
+                    for r in records
+                    if r["Id"] not in known
+                    and _same_id(r.get("ParentId") or "", link.parent_id)
+                    and r.get("Title") == link.create_sent_title
+                    and any(m in (r.get("Body") or "") for m in markers)
                 ),
                 None,
             )
@@ -61,7 +65,10 @@ class ClassicRecapPush(RecapPushBase):
                 link.create_sent_at = None
                 link.note_id, link.pushed_at = found["Id"], timezone.now()
                 known.add(found["Id"])
-                self._warn(link, f"An earlier attempt had created Note {found['Id']} without an answer reaching Workestra; it was adopted, not duplicated.")
+                self._warn(
+                    link,
+                    f"An earlier attempt had created Note {found['Id']} without an answer reaching Workestra; it was adopted, not duplicated.",
+                )
             else:
                 self._not_found(link)
             link.save()
@@ -77,7 +84,7 @@ class ClassicRecapPush(RecapPushBase):
                 for link in batch:
                     self._fail(link, error_outcome(error))
                 continue
-            for link, result in zip(batch, results):
+            for link, result in zip(batch, results):  # noqa: B905
                 codes = {e.get("statusCode") for e in result.get("errors", [])}
                 if result.get("success"):
                     link.pushed_at = timezone.now()
@@ -124,7 +131,7 @@ class ClassicRecapPush(RecapPushBase):
                 self._fail(link, error_outcome(error))
             return
         refused, inactive = [], []
-        for link, record, result in zip(batch, records, results):
+        for link, record, result in zip(batch, records, results):  # noqa: B905
             link.create_sent_at = None
             codes = {e.get("statusCode") for e in result.get("errors", [])}
             if result.get("success"):
@@ -138,7 +145,10 @@ class ClassicRecapPush(RecapPushBase):
         if inactive:
             # The cached mapping was stale: the Note still goes in, owned by the connecting user.
             for link in inactive:
-                self._warn(link, f"The host's Salesforce user is inactive; the Note on {TARGET_WORDS[link.target]} is owned by the connecting user ({self.connection.sf_username}).")
+                self._warn(
+                    link,
+                    f"The host's Salesforce user is inactive; the Note on {TARGET_WORDS[link.target]} is owned by the connecting user ({self.connection.sf_username}).",
+                )
             self._create_batch(inactive, {})
         # Every answer is recorded before a halting one (REQUEST_LIMIT_EXCEEDED) propagates.
         for link, errors in refused:

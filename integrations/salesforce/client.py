@@ -5,6 +5,7 @@ becomes one of the typed errors in errors.py, every response's Sforce-Limit-Info
 and a 401 INVALID_SESSION_ID triggers one serialised refresh and one retry (Salesforce sends
 no token expiry, so a 401 is the only signal).
 """
+
 import logging
 import time
 from collections.abc import Callable
@@ -21,7 +22,6 @@ from simple_salesforce.exceptions import SalesforceExpiredSession
 
 from . import oauth
 from .crypto import protect_token
-from .soql import check_statement
 from .errors import (
     NeedsReconnectError,
     PermanentError,
@@ -30,6 +30,7 @@ from .errors import (
     UnknownOutcomeError,
     from_response,
 )
+from .soql import check_statement
 
 logger = logging.getLogger("integrations.salesforce.client")
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
@@ -97,7 +98,9 @@ class OAuthClient:
     def refresh(self, *, refresh_token: str) -> dict:
         """A new access token. With refresh-token rotation on, the answer's refresh_token is a
         new one and `refresh_token` is dead from now on (the caller must store the new one)."""
-        session = OAuth2Session(settings.SALESFORCE_CLIENT_ID, token={"refresh_token": refresh_token, "token_type": "Bearer"})  # nosec B105  # OAuth token type name, not a password
+        session = OAuth2Session(
+            settings.SALESFORCE_CLIENT_ID, token={"refresh_token": refresh_token, "token_type": "Bearer"}
+        )  # nosec B105  # OAuth token type name, not a password
         token = self._token_call(
             lambda: session.refresh_token(
                 self._endpoint("token"),
@@ -117,7 +120,9 @@ class OAuthClient:
             raise _transport_error(exc, "GET") from None
         # 400 means the token was already invalid: for a disconnect that is the same as revoked.
         if response.status_code >= 500:
-            raise RetryableError(f"Salesforce answered HTTP {response.status_code} to the revoke.", status=response.status_code)
+            raise RetryableError(
+                f"Salesforce answered HTTP {response.status_code} to the revoke.", status=response.status_code
+            )
 
     def identity(self, *, identity_url: str, access_token: str) -> dict:
         try:
@@ -139,7 +144,9 @@ class OAuthClient:
             # A deactivated user or a locked org: the grant is dead until an admin acts, so a
             # refresh must stop (needs reconnect), never be retried in a loop.
             if exc.error in GRANT_GONE_ERRORS:
-                raise NeedsReconnectError(exc.description or exc.error, code=exc.error, status=exc.status_code) from None
+                raise NeedsReconnectError(
+                    exc.description or exc.error, code=exc.error, status=exc.status_code
+                ) from None
             raise PermanentError(exc.description or exc.error, code=exc.error, status=exc.status_code) from None
         except requests.RequestException as exc:
             raise _transport_error(exc, "GET") from None
@@ -196,7 +203,9 @@ class SalesforceClient:
         check_statement(soql)
         uri = f"{self.data_path}query/?q={quote(soql, safe='')}"
         if len(uri.encode()) > URI_LIMIT_BYTES:
-            raise ValueError(f"a GET /query URI of {len(uri.encode()):,} bytes is over Salesforce's {URI_LIMIT_BYTES:,}")
+            raise ValueError(
+                f"a GET /query URI of {len(uri.encode()):,} bytes is over Salesforce's {URI_LIMIT_BYTES:,}"
+            )
         page = self._call("GET", "query/", params={"q": soql})
         return list(page.get("records", [])) + self.remaining_records(page)
 
@@ -228,7 +237,11 @@ class SalesforceClient:
         heavy = 0
         for sub in subrequests:
             weight = 1 if self.is_query_or_collection(sub) else 0
-            if not batches or len(batches[-1]) >= COMPOSITE_LIMIT or heavy + weight > COMPOSITE_QUERY_OR_COLLECTION_LIMIT:
+            if (
+                not batches
+                or len(batches[-1]) >= COMPOSITE_LIMIT
+                or heavy + weight > COMPOSITE_QUERY_OR_COLLECTION_LIMIT
+            ):
                 batches.append([])
                 heavy = 0
             batches[-1].append(sub)
@@ -244,7 +257,12 @@ class SalesforceClient:
         /composite subrequest; its body is the list of SaveResults in input order."""
         self._check_collection(records)
         body = {"allOrNone": False, "records": [{"attributes": {"type": sobject}, **r} for r in records]}
-        return {"method": method, "referenceId": reference_id, "url": f"{self.data_path}composite/sobjects", "body": body}
+        return {
+            "method": method,
+            "referenceId": reference_id,
+            "url": f"{self.data_path}composite/sobjects",
+            "body": body,
+        }
 
     def delete_subrequest(self, reference_id: str, ids: list[str]) -> dict:
         self._check_collection(ids)
@@ -331,7 +349,9 @@ class SalesforceClient:
         raw = kwargs.pop("raw", False)
         try:
             if raw:  # not JSON: simple-salesforce's restful() would try to parse it
-                result = self._sf._call_salesforce(method, self._sf.base_url + path, name=path, timeout=self.timeout, **kwargs).content
+                result = self._sf._call_salesforce(
+                    method, self._sf.base_url + path, name=path, timeout=self.timeout, **kwargs
+                ).content
             else:
                 result = self._sf.restful(path, method=method, timeout=self.timeout, **kwargs)
         except SalesforceExpiredSession:

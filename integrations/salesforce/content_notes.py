@@ -21,6 +21,7 @@ re-push is one /composite (PATCH); a note deleted in Salesforce costs one more /
 recreate it; a lost answer costs one query, one GET per candidate note, and one query of the
 adopted notes' links.
 """
+
 import base64
 import html
 from typing import Any
@@ -47,7 +48,11 @@ def note_html(recap) -> str:
     items = list(recap.action_items.all())
     parts = [_paragraphs(recap.summary)]
     if items:
-        parts.append("<p><b>Action items</b></p><ul>" + "".join(f"<li>{html.escape(_action_item_line(item))}</li>" for item in items) + "</ul>")
+        parts.append(
+            "<p><b>Action items</b></p><ul>"
+            + "".join(f"<li>{html.escape(_action_item_line(item))}</li>" for item in items)
+            + "</ul>"
+        )
     else:
         parts.append("<p><b>Action items:</b> none</p>")
     parts.append(f"<p>Meeting host: {html.escape(booking.host.display_name)}</p>")
@@ -104,13 +109,24 @@ class EnhancedRecapPush(RecapPushBase):
                 if note_id is None:
                     self._not_found(row)
                 else:
-                    link = next((r for r in links if r.get("ContentDocumentId") == note_id and _same_id(r.get("LinkedEntityId") or "", row.parent_id)), None)
+                    link = next(
+                        (
+                            r
+                            for r in links
+                            if r.get("ContentDocumentId") == note_id
+                            and _same_id(r.get("LinkedEntityId") or "", row.parent_id)
+                        ),
+                        None,
+                    )
                     row.create_sent_at, row.note_id = None, note_id
                     row.attachment_id = link["Id"] if link else ""
                     row.pushed_at = timezone.now() if link else None
                 row.save()
             if note_id is not None:
-                self._warn(rows_of[0], f"An earlier attempt had created Enhanced Note {note_id} without an answer reaching Workestra; it was adopted, not duplicated.")
+                self._warn(
+                    rows_of[0],
+                    f"An earlier attempt had created Enhanced Note {note_id} without an answer reaching Workestra; it was adopted, not duplicated.",
+                )
 
     def _find_lost_notes(self, lost: dict[int, list[RecapNoteLink]], rows: list[RecapNoteLink]) -> dict[int, str]:
         """{booking_id: note id} for the lost notes found: same Title, created by the connecting
@@ -126,11 +142,17 @@ class EnhancedRecapPush(RecapPushBase):
         )
         # Notes Workestra already knows (any recap's, in this org) are not candidates: no GET for them.
         known = set(
-            RecapNoteLink.objects.filter(org_id=self.connection.org_id, note_id__in=[r["Id"] for r in records]).values_list("note_id", flat=True)
+            RecapNoteLink.objects.filter(
+                org_id=self.connection.org_id, note_id__in=[r["Id"] for r in records]
+            ).values_list("note_id", flat=True)
         )
         adopted: dict[int, str] = {}
         for record in records:
-            waiting = [b for b, rows_of in lost.items() if b not in adopted and rows_of[0].create_sent_title == record.get("Title")]
+            waiting = [
+                b
+                for b, rows_of in lost.items()
+                if b not in adopted and rows_of[0].create_sent_title == record.get("Title")
+            ]
             if record["Id"] in known or not waiting:
                 continue
             content = self.client.fetch_blob("ContentNote", record["Id"], "Content").decode("utf-8", "replace")
@@ -144,7 +166,12 @@ class EnhancedRecapPush(RecapPushBase):
         if not note_ids:
             return []
         # ContentDocumentLink can only be queried with a filter on ContentDocumentId or LinkedEntityId.
-        return self.client.query(soql("SELECT Id, ContentDocumentId, LinkedEntityId FROM ContentDocumentLink WHERE ContentDocumentId IN {}", note_ids))
+        return self.client.query(
+            soql(
+                "SELECT Id, ContentDocumentId, LinkedEntityId FROM ContentDocumentLink WHERE ContentDocumentId IN {}",
+                note_ids,
+            )
+        )
 
     # ---- writes ------------------------------------------------------------------------------
     def _write(self, booking_ids: list[int], *, recreate: bool) -> list[int]:
@@ -170,12 +197,16 @@ class EnhancedRecapPush(RecapPushBase):
             rows = [row for row in rows if not row.attachment_id and row.pushed_at is None]
         else:
             if recreate:
-                self._warn(rows[0], f"Enhanced Note {rows[0].note_id} had been deleted in Salesforce; a new one was created.")
+                self._warn(
+                    rows[0], f"Enhanced Note {rows[0].note_id} had been deleted in Salesforce; a new one was created."
+                )
             plan = [("create", None, self._subrequest("POST", "sobjects/ContentNote/", ref, fields))]
             document = f"@{{{ref}.id}}"
         for row in rows:
             body = {"ContentDocumentId": document, "LinkedEntityId": row.parent_id, "ShareType": SHARE_TYPE}
-            plan.append(("link", row, self._subrequest("POST", "sobjects/ContentDocumentLink/", f"{ref}_{row.target}", body)))
+            plan.append(
+                ("link", row, self._subrequest("POST", "sobjects/ContentDocumentLink/", f"{ref}_{row.target}", body))
+            )
         return plan
 
     def _subrequest(self, method: str, path: str, reference_id: str, body: dict) -> dict:
@@ -254,14 +285,19 @@ class EnhancedRecapPush(RecapPushBase):
                 row.pushed_at = timezone.now()
                 self._say(row, f"It was already linked to {TARGET_WORDS[row.target]} ({row.parent_id}).")
             else:
-                self.outcomes.setdefault(booking_id, error_outcome(error, context=f"Linking the note to {TARGET_WORDS[row.target]} failed: "))
+                self.outcomes.setdefault(
+                    booking_id, error_outcome(error, context=f"Linking the note to {TARGET_WORDS[row.target]} failed: ")
+                )
         row.save()
 
     def _sf_ids(self, links) -> dict:
         links = [link for link in links if link.note_id]
         if not links:
             return {}
-        return {"note_id": links[0].note_id, **{f"{link.target}_link_id": link.attachment_id for link in links if link.attachment_id}}
+        return {
+            "note_id": links[0].note_id,
+            **{f"{link.target}_link_id": link.attachment_id for link in links if link.attachment_id},
+        }
 
 
 def _chunks(plans: list[tuple[int, list]]):

@@ -3,6 +3,7 @@
 The first key encrypts; every key decrypts, so a new key is put first, everything is
 re-encrypted (`manage.py rotate_token_keys`), and only then the old key is removed.
 """
+
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet

@@ -6,6 +6,7 @@ So a booking with a live Event (or a create that may have reached Salesforce, or
 flight) can't be deleted; the reason says to cancel it first, which deletes the Event (or marks
 it cancelled, per the workspace's setting) through the outbox. After that it can be deleted.
 """
+
 from django.db.models import Q
 
 from bookings import hooks
@@ -14,7 +15,7 @@ from .models import BookingSync, SyncOperation
 
 LIVE_EVENT = (
     "its Event {event_id} is live in Salesforce and would be left behind. Cancel the booking first "
-    "(the admin action \"Cancel selected bookings\"): Workestra then deletes the Event or marks it cancelled, "
+    '(the admin action "Cancel selected bookings"): Workestra then deletes the Event or marks it cancelled, '
     "and the booking can be deleted once that has reached Salesforce."
 )
 MAYBE_CREATED = (
@@ -35,7 +36,9 @@ def booking_deletion_blocks(bookings) -> dict[int, str]:
     for sync in BookingSync.objects.filter(booking_id__in=ids).filter(live | Q(create_sent_at__isnull=False)):
         reasons[sync.booking_id] = LIVE_EVENT.format(event_id=sync.sf_event_id) if sync.sf_event_id else MAYBE_CREATED
     open_states: dict[int, set[str]] = {}
-    for booking_id, state in SyncOperation.objects.filter(booking_id__in=ids, state__in=SyncOperation.OPEN_STATES).values_list("booking_id", "state"):
+    for booking_id, state in SyncOperation.objects.filter(
+        booking_id__in=ids, state__in=SyncOperation.OPEN_STATES
+    ).values_list("booking_id", "state"):
         open_states.setdefault(booking_id, set()).add(SyncOperation.State(state).label.lower())
     for booking_id, states in open_states.items():
         reasons.setdefault(booking_id, IN_FLIGHT.format(states=", ".join(sorted(states))))

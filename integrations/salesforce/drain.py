@@ -1,5 +1,6 @@
 """One drain of a connection's outbox: lease, wait out the coalescing window, claim, push, record the
 batch in one transaction, repeat until empty; then schedule the one next wake-up."""
+
 import logging
 import time
 from collections import defaultdict
@@ -70,7 +71,9 @@ def drain(connection_id: int, wake_token: str | None = None) -> int:
         while time.monotonic() < stop_at:
             connection = SalesforceConnection.objects.get(pk=connection_id)
             if connection.status != SalesforceConnection.Status.CONNECTED:
-                outbox.hold_open_operations(connection=connection, reason="Waiting for an admin to reconnect Salesforce.")
+                outbox.hold_open_operations(
+                    connection=connection, reason="Waiting for an admin to reconnect Salesforce."
+                )
                 break
             if not _within_budget(connection) or not _window_closed(connection_id, first=handled == 0):
                 break
@@ -83,7 +86,9 @@ def drain(connection_id: int, wake_token: str | None = None) -> int:
                 logger.warning("salesforce.drain.lease_lost", extra={"connection_id": connection_id})
                 break
             except Exception as error:  # process_batch records its own errors; this is its recording failing
-                logger.exception("salesforce.drain.batch_crashed", extra={"connection_id": connection_id, "operations": len(ops)})
+                logger.exception(
+                    "salesforce.drain.batch_crashed", extra={"connection_id": connection_id, "operations": len(ops)}
+                )
                 _record_crash(ops, token, error)
                 break
             if not outbox.lease_renew(connection_id, token):
@@ -132,7 +137,10 @@ def _within_budget(connection: SalesforceConnection) -> bool:
         api_usage_used=used, api_usage_total=total, api_usage_seen_at=timezone.now()
     )
     if total and used / total >= settings.SALESFORCE_API_LIMIT_SHARE:
-        _defer(connection, f"Salesforce API usage is still at {used / total:.0%} of the daily allotment ({used:,} of {total:,}).")
+        _defer(
+            connection,
+            f"Salesforce API usage is still at {used / total:.0%} of the daily allotment ({used:,} of {total:,}).",
+        )
         return False
     SalesforceConnection.objects.filter(pk=connection.pk).update(deferred_until=None, deferred_reason="")
     connection.api_usage_used, connection.api_usage_total, connection.deferred_until = used, total, None
@@ -174,7 +182,12 @@ def process_batch(connection: SalesforceConnection, ops: list[SyncOperation], to
         raise
     except Exception as error:  # creating the client (e.g. undecryptable tokens) or a bug
         logger.exception("salesforce.push.unexpected", extra={"connection_id": connection.pk, "operations": len(ops)})
-        outcomes, halt = {}, Outcome(RETRY, f"Unexpected error: {UnexpectedError.wrap(error).message}", error=UnexpectedError.wrap(error))
+        outcomes, halt = (
+            {},
+            Outcome(
+                RETRY, f"Unexpected error: {UnexpectedError.wrap(error).message}", error=UnexpectedError.wrap(error)
+            ),
+        )
     api_calls = client.api_calls if client is not None else 0
     if client is not None:
         remember_usage(connection, client)
@@ -186,14 +199,28 @@ def process_batch(connection: SalesforceConnection, ops: list[SyncOperation], to
             last_error_at=timezone.now(),
         )
     duration_ms = int((time.monotonic() - clock) * 1000)
-    batch = Batch(token=token, org_id=org_id, started=started, duration_ms=duration_ms, size=len(ops), api_calls=api_calls,
-                  deferred_until=connection.deferred_until)
-    resolved = [(op, outcomes.get((op.kind, op.booking_id)) or halt or Outcome(RETRY, "No outcome was recorded; trying again."))
-                for op in ops]
+    batch = Batch(
+        token=token,
+        org_id=org_id,
+        started=started,
+        duration_ms=duration_ms,
+        size=len(ops),
+        api_calls=api_calls,
+        deferred_until=connection.deferred_until,
+    )
+    resolved = [
+        (op, outcomes.get((op.kind, op.booking_id)) or halt or Outcome(RETRY, "No outcome was recorded; trying again."))
+        for op in ops
+    ]
     _record_batch(connection.pk, resolved, batch)
     logger.info(
         "salesforce.push.batch",
-        extra={"connection_id": connection.pk, "operations": len(ops), "api_calls": api_calls, "duration_ms": duration_ms},
+        extra={
+            "connection_id": connection.pk,
+            "operations": len(ops),
+            "api_calls": api_calls,
+            "duration_ms": duration_ms,
+        },
     )
     return len(ops)
 
@@ -262,14 +289,19 @@ def _record_batch(connection_id: int, resolved: list[tuple[SyncOperation, Outcom
     before (then nothing of the old org is written and the batch goes to the new org) or waits."""
     with transaction.atomic():
         org_id = (
-            SalesforceConnection.objects.select_for_update(no_key=True).filter(pk=connection_id).values_list("org_id", flat=True).first()
+            SalesforceConnection.objects.select_for_update(no_key=True)
+            .filter(pk=connection_id)
+            .values_list("org_id", flat=True)
+            .first()
         )
         if org_id != batch.org_id:
             _requeue_for_new_org(connection_id, [op for op, _ in resolved], batch)
             return
         ops = {op.pk: (op, outcome) for op, outcome in resolved}
         mine = set(
-            SyncOperation.objects.select_for_update().filter(pk__in=list(ops), claim_token=batch.token).values_list("pk", flat=True)
+            SyncOperation.objects.select_for_update()
+            .filter(pk__in=list(ops), claim_token=batch.token)
+            .values_list("pk", flat=True)
         )
         now = timezone.now()
         changed, attempts = [], []
@@ -277,10 +309,18 @@ def _record_batch(connection_id: int, resolved: list[tuple[SyncOperation, Outcom
             op, outcome = ops[pk]
             _apply_outcome(op, outcome, batch, now)
             changed.append(op)
-            attempts.append(SyncAttempt(
-                operation=op, started_at=batch.started, duration_ms=batch.duration_ms, batch_size=batch.size,
-                batch_api_calls=batch.api_calls, result=op.state, error_code=op.error_code, error_message=op.error_message,
-            ))
+            attempts.append(
+                SyncAttempt(
+                    operation=op,
+                    started_at=batch.started,
+                    duration_ms=batch.duration_ms,
+                    batch_size=batch.size,
+                    batch_api_calls=batch.api_calls,
+                    result=op.state,
+                    error_code=op.error_code,
+                    error_message=op.error_message,
+                )
+            )
         _update_rows(changed)
         SyncAttempt.objects.bulk_create(attempts, batch_size=500)
 
@@ -301,8 +341,19 @@ def _update_rows(ops: list[SyncOperation]) -> None:
 
 
 RECORDED_FIELDS = [
-    "state", "attempts", "api_calls", "claim_token", "outcome", "warnings", "error_kind", "error_code", "error_message",
-    "sf_ids", "next_attempt_at", "finished_at", "updated_at",
+    "state",
+    "attempts",
+    "api_calls",
+    "claim_token",
+    "outcome",
+    "warnings",
+    "error_kind",
+    "error_code",
+    "error_message",
+    "sf_ids",
+    "next_attempt_at",
+    "finished_at",
+    "updated_at",
 ]
 
 
@@ -313,7 +364,9 @@ def _apply_outcome(op: SyncOperation, outcome: Outcome, batch: Batch, now) -> No
     op.claim_token = ""  # nosec B105  # clears the drain's claim id, not a password
     op.outcome = outcome.message
     op.warnings = "\n".join(outcome.warnings)
-    op.error_kind, op.error_code, op.error_message = (error.kind, error.code[:64], error.message) if error else ("", "", "")
+    op.error_kind, op.error_code, op.error_message = (
+        (error.kind, error.code[:64], error.message) if error else ("", "", "")
+    )
     op.updated_at = now
     if outcome.sf_ids:
         op.sf_ids = {**op.sf_ids, **outcome.sf_ids}
@@ -333,7 +386,9 @@ def _apply_outcome(op: SyncOperation, outcome: Outcome, batch: Batch, now) -> No
     op.state = state
 
 
-ORG_CHANGED = "The workspace was connected to another Salesforce org while this was being sent; it will be sent to the new org."
+ORG_CHANGED = (
+    "The workspace was connected to another Salesforce org while this was being sent; it will be sent to the new org."
+)
 
 
 def _requeue_for_new_org(connection_id: int, ops: list[SyncOperation], batch: Batch) -> None:
@@ -348,8 +403,16 @@ def _requeue_for_new_org(connection_id: int, ops: list[SyncOperation], batch: Ba
     pks = list(mine.values_list("pk", flat=True))
     mine.update(state=State.PENDING, claim_token="", next_attempt_at=now, outcome=ORG_CHANGED, updated_at=now)  # nosec B106
     SyncAttempt.objects.bulk_create(
-        SyncAttempt(operation_id=pk, started_at=batch.started, duration_ms=batch.duration_ms, batch_size=batch.size,
-                    batch_api_calls=batch.api_calls, result=State.PENDING, error_code="ORG_CHANGED", error_message=ORG_CHANGED)
+        SyncAttempt(
+            operation_id=pk,
+            started_at=batch.started,
+            duration_ms=batch.duration_ms,
+            batch_size=batch.size,
+            batch_api_calls=batch.api_calls,
+            result=State.PENDING,
+            error_code="ORG_CHANGED",
+            error_message=ORG_CHANGED,
+        )
         for pk in pks
     )
     logger.warning("salesforce.push.org_changed", extra={"connection_id": connection_id, "operations": len(pks)})
@@ -360,20 +423,34 @@ def _record_crash(ops: list[SyncOperation], token: str, error: BaseException) ->
     transaction; if even that fails the rows stay claimed and the sweep revives them, which
     counts an attempt too."""
     wrapped = UnexpectedError.wrap(error)
-    batch = Batch(token=token, org_id="", started=timezone.now(), duration_ms=0, size=len(ops), api_calls=0, deferred_until=None)
+    batch = Batch(
+        token=token, org_id="", started=timezone.now(), duration_ms=0, size=len(ops), api_calls=0, deferred_until=None
+    )
     try:
         with transaction.atomic():
-            mine = set(SyncOperation.objects.filter(pk__in=[op.pk for op in ops], claim_token=token).values_list("pk", flat=True))
+            mine = set(
+                SyncOperation.objects.filter(pk__in=[op.pk for op in ops], claim_token=token).values_list(
+                    "pk", flat=True
+                )
+            )
             changed = []
             for op in ops:
                 if op.pk in mine:
                     op.refresh_from_db()
-                    _apply_outcome(op, Outcome(RETRY, f"Unexpected error: {wrapped.message}", error=wrapped), batch, timezone.now())
+                    _apply_outcome(
+                        op, Outcome(RETRY, f"Unexpected error: {wrapped.message}", error=wrapped), batch, timezone.now()
+                    )
                     changed.append(op)
             _update_rows(changed)
             SyncAttempt.objects.bulk_create(
-                SyncAttempt(operation=op, started_at=batch.started, batch_size=batch.size, result=op.state,
-                            error_code=op.error_code, error_message=op.error_message)
+                SyncAttempt(
+                    operation=op,
+                    started_at=batch.started,
+                    batch_size=batch.size,
+                    result=op.state,
+                    error_code=op.error_code,
+                    error_message=op.error_message,
+                )
                 for op in changed
             )
     except Exception:

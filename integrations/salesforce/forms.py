@@ -1,4 +1,5 @@
 """The settings pages' forms. They only validate choices; services do the work."""
+
 import re
 
 from django import forms
@@ -47,10 +48,15 @@ class ConnectForm(forms.Form):
             return data
         if SANDBOX_HOST.match(host):
             if environment != Connection.Environment.SANDBOX:
-                self.add_error("login_host", f"{host} is a sandbox's login host: pick Sandbox, or enter your production My Domain.")
+                self.add_error(
+                    "login_host", f"{host} is a sandbox's login host: pick Sandbox, or enter your production My Domain."
+                )
         elif PRODUCTION_HOST.match(host):
             if environment != Connection.Environment.PRODUCTION:
-                self.add_error("login_host", f"{host} is a production login host: pick Production, or enter the sandbox's My Domain (name--sandbox.sandbox.my.salesforce.com).")
+                self.add_error(
+                    "login_host",
+                    f"{host} is a production login host: pick Production, or enter the sandbox's My Domain (name--sandbox.sandbox.my.salesforce.com).",
+                )
         else:
             self.add_error("login_host", f"“{host[:100]}” is not a Salesforce My Domain login host. {LOGIN_HOST_HELP}")
         return data
@@ -74,7 +80,10 @@ class SettingsForm(forms.Form):
     )
     # Optional so that a client posting only the older fields keeps the current note type.
     note_type = forms.ChoiceField(
-        label="Recaps become", choices=Connection.NoteType.choices, widget=forms.RadioSelect, required=False,
+        label="Recaps become",
+        choices=Connection.NoteType.choices,
+        widget=forms.RadioSelect,
+        required=False,
         help_text="Enhanced Notes show in the Notes list of Lightning records (Notes must be on in Salesforce Setup); "
         "classic Notes only under Notes & Attachments.",
     )
@@ -104,9 +113,16 @@ class FastSelect(forms.Select):
     def render(self, name, value, attrs=None, renderer=None):
         selected = "" if value is None else str(value)
         options = format_html_join(
-            "", "{}", ((format_html(SELECTED_OPTION if str(key) == selected else OPTION, key, label),) for key, label in self.choices)
+            "",
+            "{}",
+            (
+                (format_html(SELECTED_OPTION if str(key) == selected else OPTION, key, label),)
+                for key, label in self.choices
+            ),
         )
-        return format_html("<select{}>{}</select>", flatatt(self.build_attrs(self.attrs, {**(attrs or {}), "name": name})), options)
+        return format_html(
+            "<select{}>{}</select>", flatatt(self.build_attrs(self.attrs, {**(attrs or {}), "name": name})), options
+        )
 
 
 OPTION = '<option value="{}">{}</option>'
@@ -126,7 +142,10 @@ class MappingForm(forms.Form):
             name = self.field_name(mapping.user)
             current = mapping.sf_user.sf_id if mapping.source == "override" else MATCH_BY_EMAIL
             self.fields[name] = forms.ChoiceField(
-                label=f"Salesforce user for {mapping.user.email}", choices=choices, required=False, initial=current,
+                label=f"Salesforce user for {mapping.user.email}",
+                choices=choices,
+                required=False,
+                initial=current,
                 widget=FastSelect,
             )
             self.rows.append((mapping, self[name]))

@@ -2,6 +2,7 @@
 Salesforce error code, outbox lag and booking → Event times. Every figure is an aggregate read
 of an index (see SyncOperation.Meta.indexes), never of the rows themselves, so the section
 costs about the same with a hundred operations or a hundred thousand."""
+
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -107,7 +108,11 @@ def daily_operations(*, workspace, zone: ZoneInfo, days: int = CHART_DAYS, today
 # Stand-ins for a day's number and bounds: the ORM compiles the day's aggregate once with these,
 # and each day's values take their places among the parameters (thirty ORM querysets cost more
 # to build than the statement costs to run).
-_DAY, _LOW, _HIGH = 987_654_321, datetime(1901, 1, 1, tzinfo=ZoneInfo("UTC")), datetime(1902, 1, 1, tzinfo=ZoneInfo("UTC"))
+_DAY, _LOW, _HIGH = (
+    987_654_321,
+    datetime(1901, 1, 1, tzinfo=ZoneInfo("UTC")),
+    datetime(1902, 1, 1, tzinfo=ZoneInfo("UTC")),
+)
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,9 @@ def _day_aggregate(workspace) -> _DayAggregate:
     leaves out of GROUP BY). COUNT(state), not COUNT(id): the index holds the state but (on
     PostgreSQL) no id, which would send every count to the table."""
     queryset = (
-        SyncOperation.objects.filter(workspace_id=workspace.pk, state__in=list(SERIES_OF_STATE), created_at__gte=_LOW, created_at__lt=_HIGH)
+        SyncOperation.objects.filter(
+            workspace_id=workspace.pk, state__in=list(SERIES_OF_STATE), created_at__gte=_LOW, created_at__lt=_HIGH
+        )
         .order_by()
         .annotate(day=Value(_DAY, output_field=IntegerField()))
         .values("day", "state")
@@ -142,7 +149,9 @@ def _day_aggregate(workspace) -> _DayAggregate:
     return _DayAggregate(sql, tuple(params), params.index(_DAY), params.index(adapt(_LOW)), params.index(adapt(_HIGH)))
 
 
-def error_groups(*, workspace, bookings_per_group: int = BOOKINGS_PER_GROUP, max_groups: int = MAX_GROUPS) -> list[ErrorGroup]:
+def error_groups(
+    *, workspace, bookings_per_group: int = BOOKINGS_PER_GROUP, max_groups: int = MAX_GROUPS
+) -> list[ErrorGroup]:
     """Failed rows by Salesforce error code, biggest group first: counts, the newest message
     verbatim and a few affected bookings (the newest). Index-only grouping over
     (workspace, state, error_code, booking); then a short read per group."""
@@ -154,13 +163,26 @@ def error_groups(*, workspace, bookings_per_group: int = BOOKINGS_PER_GROUP, max
     )
     if not summary:
         return []
-    latest = {op.pk: op for op in SyncOperation.objects.filter(pk__in=[g["latest_id"] for g in summary]).only("error_message", "outcome", "updated_at")}
+    latest = {
+        op.pk: op
+        for op in SyncOperation.objects.filter(pk__in=[g["latest_id"] for g in summary]).only(
+            "error_message", "outcome", "updated_at"
+        )
+    }
     groups = []
     booking_ids: dict[str, list[int]] = {}
     for g in summary:
         newest = latest[g["latest_id"]]
-        groups.append(ErrorGroup(g["error_code"], g["n"], g["bookings_n"], newest.error_message or newest.outcome, newest.updated_at))
-        recent = failed.filter(error_code=g["error_code"]).order_by("-id").values_list("booking_id", flat=True)[: bookings_per_group * 10]
+        groups.append(
+            ErrorGroup(
+                g["error_code"], g["n"], g["bookings_n"], newest.error_message or newest.outcome, newest.updated_at
+            )
+        )
+        recent = (
+            failed.filter(error_code=g["error_code"])
+            .order_by("-id")
+            .values_list("booking_id", flat=True)[: bookings_per_group * 10]
+        )
         booking_ids[g["error_code"]] = list(dict.fromkeys(recent))[:bookings_per_group]
     wanted = {pk for ids in booking_ids.values() for pk in ids}
     bookings = Booking.objects.only("uid", "invitee_name", "start_at").in_bulk(wanted)
@@ -188,7 +210,9 @@ def outbox_lag(*, connection, now: datetime | None = None) -> timedelta | None:
 
 def held_count(*, workspace) -> int:
     """Rows waiting for a reconnect or deferred for API limits: not lag, but not sent either."""
-    return SyncOperation.objects.filter(workspace=workspace, state__in=(State.WAITING_RECONNECT, State.DEFERRED)).count()
+    return SyncOperation.objects.filter(
+        workspace=workspace, state__in=(State.WAITING_RECONNECT, State.DEFERRED)
+    ).count()
 
 
 def booking_to_event(*, workspace, now: datetime | None = None, window: timedelta = LATENCY_WINDOW) -> Latency:
@@ -199,7 +223,11 @@ def booking_to_event(*, workspace, now: datetime | None = None, window: timedelt
     since = (now or timezone.now()) - window
     rows = (
         SyncOperation.objects.filter(
-            workspace=workspace, created_at__gte=since, state=State.PUSHED, trigger=Trigger.CONFIRMED, finished_at__isnull=False,
+            workspace=workspace,
+            created_at__gte=since,
+            state=State.PUSHED,
+            trigger=Trigger.CONFIRMED,
+            finished_at__isnull=False,
         )
         .annotate(ms=MillisecondsBetween("created_at", "finished_at"))
         .order_by("-created_at")

@@ -1,6 +1,7 @@
 """The sync-health charts as inline SVG, drawn on the server: no script, no external asset, so
 they render under a strict Content-Security-Policy and in the Django admin alike. Every piece
 goes through format_html: numbers are formatted first, text is escaped."""
+
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -59,21 +60,48 @@ def _frame(*, chart_id: str, title: str, desc: str, top: int, days: list[Day], b
     grid = []
     for i in range(5):
         y = TOP + PLOT_H - PLOT_H * i / 4
-        grid.append(format_html(
-            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"/>'
-            '<text x="{}" y="{}" text-anchor="end" font-size="10" fill="{}">{}</text>',
-            LEFT, WIDTH - RIGHT, _n(y), _n(y), GRID, LEFT - 6, _n(y + 3), MUTED, f"{top * i / 4:,.0f}",
-        ))
+        grid.append(
+            format_html(
+                '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"/>'
+                '<text x="{}" y="{}" text-anchor="end" font-size="10" fill="{}">{}</text>',
+                LEFT,
+                WIDTH - RIGHT,
+                _n(y),
+                _n(y),
+                GRID,
+                LEFT - 6,
+                _n(y + 3),
+                MUTED,
+                f"{top * i / 4:,.0f}",
+            )
+        )
     labels = [
-        format_html('<text x="{}" y="{}" text-anchor="middle" font-size="10" fill="{}">{}</text>',
-                    _n(_x(i, len(days)) + _bar_width(len(days)) / 2), HEIGHT - 8, MUTED, _day(day.day, year=False))
-        for i, day in enumerate(days) if i % LABEL_EVERY == 0 or i == len(days) - 1
+        format_html(
+            '<text x="{}" y="{}" text-anchor="middle" font-size="10" fill="{}">{}</text>',
+            _n(_x(i, len(days)) + _bar_width(len(days)) / 2),
+            HEIGHT - 8,
+            MUTED,
+            _day(day.day, year=False),
+        )
+        for i, day in enumerate(days)
+        if i % LABEL_EVERY == 0 or i == len(days) - 1
     ]
     return format_html(
         '<svg id="{}" class="sf-chart" viewBox="0 0 {} {}" width="100%" role="img" aria-labelledby="{}-title {}-desc" '
         'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif">'
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}{}{}</svg>',
-        chart_id, WIDTH, HEIGHT, chart_id, chart_id, chart_id, title, chart_id, desc, _join(grid), _join(body), _join(labels),
+        chart_id,
+        WIDTH,
+        HEIGHT,
+        chart_id,
+        chart_id,
+        chart_id,
+        title,
+        chart_id,
+        desc,
+        _join(grid),
+        _join(body),
+        _join(labels),
     )
 
 
@@ -88,10 +116,17 @@ def operations_chart(days: list[Day]) -> SafeString:
             h = PLOT_H * getattr(day, series) / top
             if h > 0:
                 y -= h
-                rects.append(format_html(
-                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" data-series="{}"/>',
-                    _n(_x(i, len(days))), _n(y), _n(_bar_width(len(days))), _n(h), COLOURS[series], series,
-                ))
+                rects.append(
+                    format_html(
+                        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" data-series="{}"/>',
+                        _n(_x(i, len(days))),
+                        _n(y),
+                        _n(_bar_width(len(days))),
+                        _n(h),
+                        COLOURS[series],
+                        series,
+                    )
+                )
         tip = f"{_day(day.day)}: " + ", ".join(f"{getattr(day, s):,} {s}" for s in STACK)
         bars.append(format_html('<g data-day="{}"><title>{}</title>{}</g>', day.day.isoformat(), tip, _join(rects)))
     totals = ", ".join(f"{sum(getattr(d, s) for d in days):,} {s}" for s in STACK)
@@ -110,18 +145,35 @@ def api_calls_chart(days: list[Day], allotment: int | None) -> tuple[SafeString,
     parts = []
     for i, day in enumerate(days):
         h = PLOT_H * day.api_calls / top
-        parts.append(format_html(
-            '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" data-day="{}"><title>{}</title></rect>',
-            _n(_x(i, len(days))), _n(TOP + PLOT_H - h), _n(_bar_width(len(days))), _n(h), COLOURS["api"], day.day.isoformat(),
-            f"{_day(day.day)}: {day.api_calls:,.0f} API calls",
-        ))
+        parts.append(
+            format_html(
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" data-day="{}"><title>{}</title></rect>',
+                _n(_x(i, len(days))),
+                _n(TOP + PLOT_H - h),
+                _n(_bar_width(len(days))),
+                _n(h),
+                COLOURS["api"],
+                day.day.isoformat(),
+                f"{_day(day.day)}: {day.api_calls:,.0f} API calls",
+            )
+        )
     if shows_allotment:
         y = TOP + PLOT_H - PLOT_H * line_at / top
-        parts.append(format_html(
-            '<line id="sf-allotment" x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-dasharray="5 4"/>'
-            '<text x="{}" y="{}" text-anchor="end" font-size="10" fill="{}">daily allotment {}</text>',
-            LEFT, WIDTH - RIGHT, _n(y), _n(y), ALERT, WIDTH - RIGHT, _n(y - 4), ALERT, f"{line_at:,}",
-        ))
+        parts.append(
+            format_html(
+                '<line id="sf-allotment" x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-dasharray="5 4"/>'
+                '<text x="{}" y="{}" text-anchor="end" font-size="10" fill="{}">daily allotment {}</text>',
+                LEFT,
+                WIDTH - RIGHT,
+                _n(y),
+                _n(y),
+                ALERT,
+                WIDTH - RIGHT,
+                _n(y - 4),
+                ALERT,
+                f"{line_at:,}",
+            )
+        )
     desc = f"{sum(d.api_calls for d in days):,.0f} API calls in {len(days)} days; the busiest day {busiest:,.0f}."
     if allotment:
         desc += f" The org's daily allotment is {allotment:,}."

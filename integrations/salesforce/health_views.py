@@ -1,6 +1,7 @@
 """Sync health on the settings page (admins): its context, "Retry all in this group" and the
 CSV export of a period's operations. Thin callers of health (reads) and admin_actions (the
 one retry service); everything is scoped to request.workspace."""
+
 import csv
 import logging
 from datetime import datetime, time, timedelta
@@ -22,8 +23,21 @@ from .models import SyncOperation
 logger = logging.getLogger("integrations.salesforce.health")
 MAX_EXPORT_DAYS = 366
 CSV_COLUMNS = (
-    "operation_id", "created_at", "finished_at", "kind", "trigger", "state", "attempts", "api_calls", "booking_id",
-    "booking_start_at", "invitee_email", "sf_event_id", "error_code", "error_message", "outcome",
+    "operation_id",
+    "created_at",
+    "finished_at",
+    "kind",
+    "trigger",
+    "state",
+    "attempts",
+    "api_calls",
+    "booking_id",
+    "booking_start_at",
+    "invitee_email",
+    "sf_event_id",
+    "error_code",
+    "error_message",
+    "outcome",
 )
 # A cell a spreadsheet would run as a formula (OWASP "CSV injection") is prefixed with a quote.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -60,7 +74,10 @@ def retry_group(request):
     code = request.POST.get("error_code", "")
     ids = list(health.failed_in_group(workspace=request.workspace, error_code=code).values_list("pk", flat=True))
     count = admin_actions.operations_retry_now(operation_ids=ids) if ids else 0
-    logger.info("salesforce.health.retry_group", extra={"workspace_id": request.workspace.pk, "error_code": code, "count": count})
+    logger.info(
+        "salesforce.health.retry_group",
+        extra={"workspace_id": request.workspace.pk, "error_code": code, "count": count},
+    )
     label = code or "without an error code"
     if count:
         messages.success(request, f"{count} failed operation{'s' if count != 1 else ''} ({label}) will be retried now.")
@@ -105,9 +122,21 @@ def csv_cell(value) -> str:
 
 def _row(op: SyncOperation) -> list[str]:
     values = (
-        op.pk, op.created_at.isoformat(), op.finished_at.isoformat() if op.finished_at else "", op.kind, op.trigger, op.state,
-        op.attempts, f"{op.api_calls:g}", op.booking_id, op.booking.start_at.isoformat(), op.booking.invitee_email,
-        (op.sf_ids or {}).get("event_id", ""), op.error_code, op.error_message, op.outcome,
+        op.pk,
+        op.created_at.isoformat(),
+        op.finished_at.isoformat() if op.finished_at else "",
+        op.kind,
+        op.trigger,
+        op.state,
+        op.attempts,
+        f"{op.api_calls:g}",
+        op.booking_id,
+        op.booking.start_at.isoformat(),
+        op.booking.invitee_email,
+        (op.sf_ids or {}).get("event_id", ""),
+        op.error_code,
+        op.error_message,
+        op.outcome,
     )
     return [csv_cell(v) for v in values]
 

@@ -1,5 +1,6 @@
 """What Salesforce adds to booking pages, through bookings.hooks: the calendar banners, a
 badge per booking, the booking page's sync panel and the link's "Push to Salesforce" toggle."""
+
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -28,12 +29,17 @@ def calendar_banners(request) -> list[hooks.Banner]:
     banners = []
     if connection.needs_reconnect:
         # The settings page's word for this state, so one state has one name everywhere.
-        message = f"Salesforce: {Status.NEEDS_RECONNECT.label}. Bookings are waiting to be pushed; nothing has been dropped. "
+        message = (
+            f"Salesforce: {Status.NEEDS_RECONNECT.label}. Bookings are waiting to be pushed; nothing has been dropped. "
+        )
         if is_admin:
             message += "Reconnect to send them."
             banners.append(
                 hooks.Banner(
-                    "error", message, action_url=reverse("salesforce:connect"), action_label="Reconnect",
+                    "error",
+                    message,
+                    action_url=reverse("salesforce:connect"),
+                    action_label="Reconnect",
                     action_method="post",
                     action_fields=(("environment", connection.environment), ("confirm_replace", "1")),
                 )
@@ -44,7 +50,9 @@ def calendar_banners(request) -> list[hooks.Banner]:
     elif connection.is_connected and connection.is_deferred:
         until = date_format(localtime(connection.deferred_until, user_zone(request.user)), "H:i T")
         message = f"Salesforce pushes are paused until {until} because {connection.deferred_reason or 'the org is close to its daily API limit.'}"
-        banners.append(hooks.Banner("warning", message, action_url=settings_url if is_admin else "", action_label="Details"))
+        banners.append(
+            hooks.Banner("warning", message, action_url=settings_url if is_admin else "", action_label="Details")
+        )
     return banners
 
 
@@ -59,11 +67,16 @@ def booking_badges(request, bookings) -> dict[int, hooks.Badge]:
     operations = selectors.latest_operations(bookings)
     syncs = {s.booking_id: s for s in BookingSync.objects.filter(booking_id__in=[b.pk for b in bookings])}
     toggled_off = set(
-        LinkPushSetting.objects.filter(link_id__in={b.link_id for b in bookings}, push_enabled=False).values_list("link_id", flat=True)
+        LinkPushSetting.objects.filter(link_id__in={b.link_id for b in bookings}, push_enabled=False).values_list(
+            "link_id", flat=True
+        )
     )
     return {
         booking.pk: booking_badge(
-            operations.get(booking.pk), syncs.get(booking.pk), link_off=booking.link_id in toggled_off, connection=connection
+            operations.get(booking.pk),
+            syncs.get(booking.pk),
+            link_off=booking.link_id in toggled_off,
+            connection=connection,
         )
         for booking in bookings
     }
@@ -73,16 +86,25 @@ NOT_CONNECTED_LABEL = "Salesforce: not pushed: no Salesforce connection"
 
 
 def booking_badge(
-    op: SyncOperation | None, sync: BookingSync | None, *, link_off: bool, connection: SalesforceConnection | None = None
+    op: SyncOperation | None,
+    sync: BookingSync | None,
+    *,
+    link_off: bool,
+    connection: SalesforceConnection | None = None,
 ) -> hooks.Badge:
     """Every booking gets a badge: a host never has to guess why one is not in Salesforce."""
     if op is None and sync is None:
         if link_off:
-            return hooks.Badge("Salesforce: not pushed: link toggle off", "neutral", "The link's Push to Salesforce toggle was off when this was booked.")
+            return hooks.Badge(
+                "Salesforce: not pushed: link toggle off",
+                "neutral",
+                "The link's Push to Salesforce toggle was off when this was booked.",
+            )
         if connection is not None and connection.status == Status.DISCONNECTED:
             return hooks.Badge("Salesforce: not pushed: Salesforce disconnected", "neutral")
         return hooks.Badge(
-            "Salesforce: not pushed: booked before Salesforce was connected", "neutral",
+            "Salesforce: not pushed: booked before Salesforce was connected",
+            "neutral",
             "Booked while Salesforce was not connected (or the link's toggle was off then).",
         )
     if op is None or op.state in (State.PUSHED, State.COALESCED):
@@ -107,7 +129,12 @@ def _event_badge(sync: BookingSync | None, op: SyncOperation | None, *, instance
         names = " · ".join(filter(None, [sync.sf_who_name, sync.sf_what_name]))
         extra = {"url": link.url if link else "", "url_label": "Open in Salesforce", "note": names}
         if state == EventState.LIVE:
-            return hooks.Badge("Salesforce: pushed", "warning" if warning else "ok", f"Event {sync.sf_event_id}. {warning}".strip(), **extra)
+            return hooks.Badge(
+                "Salesforce: pushed",
+                "warning" if warning else "ok",
+                f"Event {sync.sf_event_id}. {warning}".strip(),
+                **extra,
+            )
         return hooks.Badge("Salesforce: Event marked cancelled", "ok", f"Event {sync.sf_event_id}", **extra)
     if state == EventState.DELETED:
         return hooks.Badge("Salesforce: Event deleted", "ok")

@@ -9,6 +9,7 @@ Each of the three queries takes every email in one IN list while the statement s
 Salesforce's 100,000 characters (about 3,000 emails); longer lists split into more query
 subrequests of the same /composite first (at most 5 per call), and only then into more calls.
 """
+
 from dataclasses import dataclass
 
 from .client import SalesforceClient
@@ -88,7 +89,11 @@ def matches_from(client: SalesforceClient, emails: list[str], responses: list[di
         # Large results page; the rest comes through the ordinary query endpoint.
         body = response["body"]
         bodies[name] += list(body.get("records", [])) + client.remaining_records(body)
-    contacts, leads, opportunities = _by_email(bodies["contacts"]), _by_email(bodies["leads"]), _by_account(bodies["opportunities"])
+    contacts, leads, opportunities = (
+        _by_email(bodies["contacts"]),
+        _by_email(bodies["leads"]),
+        _by_account(bodies["opportunities"]),
+    )
     return {
         email: _match_one(email, contacts.get(email, []), leads.get(email, []), opportunities)
         for email in normalized(emails)
@@ -105,7 +110,9 @@ def _by_email(records: list[dict]) -> dict[str, list[dict]]:
 def _by_account(records: list[dict]) -> dict[str, dict]:
     # Each query comes ordered, but an account's opportunities can come from two statements
     # (its contacts' emails split across them): order again, as the queries do.
-    ordered = sorted(sorted(records, key=lambda r: r["Id"]), key=lambda r: r.get("LastModifiedDate") or "", reverse=True)
+    ordered = sorted(
+        sorted(records, key=lambda r: r["Id"]), key=lambda r: r.get("LastModifiedDate") or "", reverse=True
+    )
     newest: dict[str, dict] = {}
     for record in ordered:
         newest.setdefault(record["AccountId"], record)

@@ -1,5 +1,6 @@
 """The Salesforce integration's state: one connection per workspace, the org's users, the
 mapping overrides, per-link toggles, per-booking sync records and the outbox."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -28,7 +29,7 @@ class SalesforceConnection(models.Model):
 
     class NoteType(models.TextChoices):
         ENHANCED = "enhanced", "Enhanced Notes (ContentNote: the Notes list in Lightning)"
-        CLASSIC = "classic", "Classic Notes (Note: \"Notes & Attachments\")"
+        CLASSIC = "classic", 'Classic Notes (Note: "Notes & Attachments")'
 
     class NoMatchBehaviour(models.TextChoices):
         CREATE = "create", "Create the Event without a contact or lead"
@@ -169,7 +170,9 @@ class LinkPushSetting(models.Model):
 
     link = models.OneToOneField("bookings.BookingLink", on_delete=models.CASCADE, related_name="salesforce_setting")
     push_enabled = models.BooleanField(default=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):
@@ -270,20 +273,27 @@ class SyncOperation(models.Model):
             # window (pending rows of one connection by due time), the sweep (due rows of every
             # connection; stranded in-progress rows), the settings page's last errors, the prune.
             models.Index(
-                fields=["next_attempt_at", "connection"], condition=Q(state="pending"), name="sf_op_pending_due",
+                fields=["next_attempt_at", "connection"],
+                condition=Q(state="pending"),
+                name="sf_op_pending_due",
             ),
             models.Index(fields=["connection"], condition=Q(state="in_progress"), name="sf_op_in_progress"),
             models.Index(
-                fields=["connection", "-updated_at"], condition=Q(state="failed") | ~Q(error_message=""), name="sf_op_recent_errors",
+                fields=["connection", "-updated_at"],
+                condition=Q(state="failed") | ~Q(error_message=""),
+                name="sf_op_recent_errors",
             ),
             models.Index(
-                fields=["finished_at"], condition=Q(finished_at__isnull=False), name="sf_op_finished",
+                fields=["finished_at"],
+                condition=Q(finished_at__isnull=False),
+                name="sf_op_finished",
             ),
             # Sync health, per workspace, each read index-only: counts and API calls per day and
             # state, outbox lag and booking → Event times (the first); failed rows grouped by
             # error code with their bookings (the second); the latest errors (the third).
             models.Index(
-                fields=["workspace", "state", "created_at", "api_calls", "trigger", "finished_at"], name="sfop_health_state_created"
+                fields=["workspace", "state", "created_at", "api_calls", "trigger", "finished_at"],
+                name="sfop_health_state_created",
             ),
             models.Index(fields=["workspace", "state", "error_code", "booking"], name="sfop_health_state_code"),
             models.Index(fields=["workspace", "state", "updated_at"], name="sfop_health_state_updated"),

@@ -5,6 +5,7 @@ users see under Notes; classic `Note` rows only show under "Notes & Attachments"
 the default wherever the org lets the connected user create ContentNote ("Notes must be
 enabled" in Setup); otherwise classic.
 """
+
 import logging
 
 from .models import SalesforceConnection
@@ -13,7 +14,10 @@ logger = logging.getLogger("integrations.salesforce.note_types")
 NoteType = SalesforceConnection.NoteType
 DESCRIBED = ("Note", "ContentNote", "ContentDocumentLink")
 UPDATED = ("Note", "ContentNote")  # links are only ever created
-WRITES: dict[str, tuple[str, ...]] = {NoteType.CLASSIC: ("Note",), NoteType.ENHANCED: ("ContentNote", "ContentDocumentLink")}
+WRITES: dict[str, tuple[str, ...]] = {
+    NoteType.CLASSIC: ("Note",),
+    NoteType.ENHANCED: ("ContentNote", "ContentDocumentLink"),
+}
 
 
 def objects_to_write(note_type: str) -> list[str]:

@@ -14,6 +14,7 @@ Late commits: after a create's answer was lost, Salesforce may still commit it. 
 SALESFORCE_RECONCILE_WINDOW_SECONDS have passed since it was sent, a retry only looks for the
 note (and adopts it when it appears); it never creates a second one.
 """
+
 import logging
 
 from bookings.timezones import user_zone
@@ -43,7 +44,9 @@ def note_title(booking) -> str:
     """'Recap: <meeting> with <invitee> (<date>)', cut in the middle so the date survives."""
     day = booking.start_at.astimezone(user_zone(booking.host)).strftime("%Y-%m-%d")
     prefix, suffix = "Recap: ", f" ({day})"
-    subject = payloads.truncate(f"{booking.link.title} with {booking.invitee_name}", TITLE_MAX - len(prefix) - len(suffix))
+    subject = payloads.truncate(
+        f"{booking.link.title} with {booking.invitee_name}", TITLE_MAX - len(prefix) - len(suffix)
+    )
     return f"{prefix}{subject}{suffix}"
 
 
@@ -125,13 +128,20 @@ class RecapPushBase:
     def _forget_stale(self) -> None:
         """Notes of an org the workspace no longer uses are not ours to update, and notes of the
         other kind (the workspace switched note type) are left as they are: start afresh."""
-        stale = [link for link in self._pending_links() if link.org_id != self.connection.org_id or link.note_type != self.note_type]
+        stale = [
+            link
+            for link in self._pending_links()
+            if link.org_id != self.connection.org_id or link.note_type != self.note_type
+        ]
         if not stale:
             return
         for link in stale:
             if link.note_id and link.org_id == self.connection.org_id:
                 kind = "classic Note" if link.note_type == RecapNoteLink.NoteType.CLASSIC else "Enhanced Note"
-                self._warn(link, f"The workspace now pushes {self.noun}s; the earlier {kind} {link.note_id} stays in Salesforce as it is.")
+                self._warn(
+                    link,
+                    f"The workspace now pushes {self.noun}s; the earlier {kind} {link.note_id} stays in Salesforce as it is.",
+                )
         RecapNoteLink.objects.filter(pk__in=[link.pk for link in stale]).delete()
         for link in stale:
             del self.links[self._booking_id(link)][link.target]
@@ -236,5 +246,3 @@ def recap_pusher(client: SalesforceClient, connection: SalesforceConnection, boo
     from .classic_notes import ClassicRecapPush
 
     return ClassicRecapPush(client, connection, booking_ids)
-
-

@@ -1,4 +1,5 @@
 """The OAuth web-server flow's URLs, state and PKCE. The HTTP calls live in client.py."""
+
 import base64
 import hashlib
 import os

@@ -6,6 +6,7 @@ Invariants:
   of one booking are applied in order (a cancel can't overtake the create in flight);
 - the lease expires when its worker dies, and the sweep hands the rows to a new drain.
 """
+
 import logging
 import random
 import uuid
@@ -87,10 +88,16 @@ def booking_changed(*, booking, trigger: str) -> SyncOperation | None:
 
 def recap_changed(*, booking) -> SyncOperation | None:
     """A recap to push as Notes (scope Events + Notes only). Call inside the recap's transaction."""
-    connection = SalesforceConnection.objects.filter(workspace_id=booking.workspace_id, status__in=ACTIVE_STATUSES).defer(*TOKEN_COLUMNS).first()
+    connection = (
+        SalesforceConnection.objects.filter(workspace_id=booking.workspace_id, status__in=ACTIVE_STATUSES)
+        .defer(*TOKEN_COLUMNS)
+        .first()
+    )
     if connection is None or not connection.pushes_notes:
         return None
-    return record_operation(connection=connection, booking=booking, kind=SyncOperation.Kind.RECAP, trigger=SyncOperation.Trigger.RECAP)
+    return record_operation(
+        connection=connection, booking=booking, kind=SyncOperation.Kind.RECAP, trigger=SyncOperation.Trigger.RECAP
+    )
 
 
 # ---- waking a drain: at most one queued task per connection ----------------------------------
@@ -113,7 +120,10 @@ def wake_up_on_commit(connection_id: int) -> None:
     outside one). Idempotent within a transaction."""
     db = transaction.get_connection()
     pending = getattr(db, "run_on_commit", None) or []
-    if any(isinstance(func, _WakeOnCommit) and func.connection_id == connection_id and not func.ran for _, func, _ in pending):
+    if any(
+        isinstance(func, _WakeOnCommit) and func.connection_id == connection_id and not func.ran
+        for _, func, _ in pending
+    ):
         return
     transaction.on_commit(_WakeOnCommit(connection_id), robust=True)
 
@@ -131,12 +141,13 @@ def wake_up(connection_id: int, *, delay: float = 0) -> bool:
     at = now + timedelta(seconds=max(0.0, min(delay, MAX_WAKE_DELAY_SECONDS)))
     token = uuid.uuid4().hex
     lease_free = Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now)
-    replaceable = Q(drain_wake_at__isnull=True) | Q(drain_wake_at__lt=now - _wake_ttl()) | Q(drain_wake_at__gt=at + WAKE_MARGIN)
+    replaceable = (
+        Q(drain_wake_at__isnull=True) | Q(drain_wake_at__lt=now - _wake_ttl()) | Q(drain_wake_at__gt=at + WAKE_MARGIN)
+    )
     try:
-        scheduled = (
-            SalesforceConnection.objects.filter(lease_free, replaceable, pk=connection_id, status=SalesforceConnection.Status.CONNECTED)
-            .update(drain_wake_token=token, drain_wake_at=at)
-        )
+        scheduled = SalesforceConnection.objects.filter(
+            lease_free, replaceable, pk=connection_id, status=SalesforceConnection.Status.CONNECTED
+        ).update(drain_wake_token=token, drain_wake_at=at)
     except Exception:  # the web process must never fail a booking over a wake-up; the sweep recovers
         logger.warning("salesforce.outbox.wake_failed", extra={"connection_id": connection_id}, exc_info=True)
         return False
@@ -146,7 +157,8 @@ def wake_up(connection_id: int, *, delay: float = 0) -> bool:
         return True
     # Not queued: forget the wake-up so the next commit (or the sweep) tries again at once.
     SalesforceConnection.objects.filter(pk=connection_id, drain_wake_token=token).update(
-        drain_wake_token="", drain_wake_at=None  # nosec B106  # a wake-up id, not a password
+        drain_wake_token="",
+        drain_wake_at=None,  # nosec B106  # a wake-up id, not a password
     )
     return False
 
@@ -177,7 +189,9 @@ def lease_acquire(connection_id: int, wake_token: str | None = None) -> str | No
     wake-up is cleared in the same statement, so commits from now on schedule the next."""
     token = uuid.uuid4().hex
     now = timezone.now()
-    rows = SalesforceConnection.objects.filter(pk=connection_id).filter(Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now))
+    rows = SalesforceConnection.objects.filter(pk=connection_id).filter(
+        Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now)
+    )
     fields = {"drain_lease_token": token, "drain_lease_until": now + _lease_ttl()}
     if wake_token is not None:
         rows = rows.filter(drain_wake_token=wake_token)
@@ -196,12 +210,14 @@ def lease_renew(connection_id: int, token: str, *, org_id: str | None = None) ->
 
 def lease_release(connection_id: int, token: str) -> None:
     SalesforceConnection.objects.filter(pk=connection_id, drain_lease_token=token).update(
-        drain_lease_token="", drain_lease_until=None  # nosec B106  # releases the drain lease id, not a password
+        drain_lease_token="",
+        drain_lease_until=None,  # nosec B106  # releases the drain lease id, not a password
     )
     # A wake-up that came due while this drain ran found the lease taken and did nothing:
     # forget it, so that the next wake_up() schedules a real one.
     SalesforceConnection.objects.filter(pk=connection_id, drain_wake_at__lte=timezone.now()).update(
-        drain_wake_token="", drain_wake_at=None  # nosec B106  # a wake-up id, not a password
+        drain_wake_token="",
+        drain_wake_at=None,  # nosec B106  # a wake-up id, not a password
     )
 
 
@@ -210,7 +226,9 @@ def _lease_ttl() -> timedelta:
 
 
 # ---- claiming -----------------------------------------------------------------------------
-def claim_batch(connection: SalesforceConnection, token: str, limit: int = MAX_BOOKINGS_PER_BATCH) -> list[SyncOperation]:
+def claim_batch(
+    connection: SalesforceConnection, token: str, limit: int = MAX_BOOKINGS_PER_BATCH
+) -> list[SyncOperation]:
     """Claim the pending rows of up to `limit` bookings that have a row due. All pending rows
     of a claimed booking come along, so they are coalesced into one outcome."""
     now = timezone.now()
@@ -227,8 +245,9 @@ def claim_batch(connection: SalesforceConnection, token: str, limit: int = MAX_B
         # A booking whose last batch crashed is retried on its own, so one poisoned booking
         # (a bug its data triggers) can't take every booking of its batches down with it.
         suspects = set(
-            SyncOperation.objects.filter(connection=connection, state=State.PENDING, booking_id__in=booking_ids, error_kind="unexpected")
-            .values_list("booking_id", flat=True)
+            SyncOperation.objects.filter(
+                connection=connection, state=State.PENDING, booking_id__in=booking_ids, error_kind="unexpected"
+            ).values_list("booking_id", flat=True)
         )
         if suspects:
             booking_ids = [next(b for b in booking_ids if b in suspects)]
@@ -249,7 +268,9 @@ def window_remaining(connection_id: int) -> float | None:
     """Seconds until the connection's oldest pending row should be claimed (<= 0: now), or
     None when nothing is pending. A row waits SALESFORCE_COALESCE_SECONDS after it came due, so
     the bookings that commit close together share one lookup and one write."""
-    oldest = SyncOperation.objects.filter(connection_id=connection_id, state=State.PENDING).aggregate(at=Min("next_attempt_at"))["at"]
+    oldest = SyncOperation.objects.filter(connection_id=connection_id, state=State.PENDING).aggregate(
+        at=Min("next_attempt_at")
+    )["at"]
     if oldest is None:
         return None
     return (oldest - timezone.now()).total_seconds() + settings.SALESFORCE_COALESCE_SECONDS
@@ -257,8 +278,10 @@ def window_remaining(connection_id: int) -> float | None:
 
 def retry_delay(attempts: int) -> float:
     """Exponential backoff with jitter, always below the broker's visibility timeout."""
-    ceiling = min(settings.SALESFORCE_RETRY_MAX_SECONDS, settings.SALESFORCE_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
-    return random.uniform(ceiling / 2, ceiling)  # nosec B311  # retry jitter, not security-sensitive
+    ceiling = min(
+        settings.SALESFORCE_RETRY_MAX_SECONDS, settings.SALESFORCE_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    )
+    return random.uniform(ceiling / 2, ceiling)  # nosec B311  # retry jitter, not security-sensitive  # noqa: S311
 
 
 # ---- moving rows between states ------------------------------------------------------------
@@ -266,12 +289,17 @@ def hold_open_operations(*, connection: SalesforceConnection, reason: str) -> in
     """Rows that can't be sent until an admin reconnects wait; none is dropped."""
     # Only while the connection really can't send: a reconnect that committed in between has
     # already resumed these rows, and they must not go back to waiting.
-    return SyncOperation.objects.filter(
-        connection=connection,
-        connection__status__in=(SalesforceConnection.Status.NEEDS_RECONNECT, SalesforceConnection.Status.DISCONNECTED),
-        state__in=(State.PENDING, State.DEFERRED, State.IN_PROGRESS),
-    ).exclude(state=State.IN_PROGRESS, claimed_at__gt=timezone.now() - _lease_ttl()).update(
-        state=State.WAITING_RECONNECT, outcome=reason, updated_at=timezone.now()
+    return (
+        SyncOperation.objects.filter(
+            connection=connection,
+            connection__status__in=(
+                SalesforceConnection.Status.NEEDS_RECONNECT,
+                SalesforceConnection.Status.DISCONNECTED,
+            ),
+            state__in=(State.PENDING, State.DEFERRED, State.IN_PROGRESS),
+        )
+        .exclude(state=State.IN_PROGRESS, claimed_at__gt=timezone.now() - _lease_ttl())
+        .update(state=State.WAITING_RECONNECT, outcome=reason, updated_at=timezone.now())
     )
 
 
@@ -279,7 +307,10 @@ def resume_waiting(*, connection: SalesforceConnection) -> int:
     """After a reconnect: every waiting row is sent once, in order."""
     with transaction.atomic():
         count = SyncOperation.objects.filter(connection=connection, state=State.WAITING_RECONNECT).update(
-            state=State.PENDING, next_attempt_at=timezone.now(), outcome="Replaying after reconnect.", updated_at=timezone.now()
+            state=State.PENDING,
+            next_attempt_at=timezone.now(),
+            outcome="Replaying after reconnect.",
+            updated_at=timezone.now(),
         )
         if count:
             wake_up_on_commit(connection.pk)
@@ -295,18 +326,26 @@ def sweep() -> int:
     now = timezone.now()
     expired_lease = Q(connection__drain_lease_until__isnull=True) | Q(connection__drain_lease_until__lt=now)
     revived = _revive_stranded(SyncOperation.objects.filter(expired_lease, state=State.IN_PROGRESS), now)
-    SyncOperation.objects.filter(state=State.DEFERRED, next_attempt_at__lte=now).update(state=State.PENDING, updated_at=now)
+    SyncOperation.objects.filter(state=State.DEFERRED, next_attempt_at__lte=now).update(
+        state=State.PENDING, updated_at=now
+    )
     # A reconnect that committed while a drain was putting rows on hold leaves them waiting
     # on a connection that is connected again: they go back to pending.
     resumed = SyncOperation.objects.filter(
         state=State.WAITING_RECONNECT, connection__status=SalesforceConnection.Status.CONNECTED
-    ).update(state=State.PENDING, next_attempt_at=now, outcome="Replaying: Salesforce is connected again.", updated_at=now)
+    ).update(
+        state=State.PENDING, next_attempt_at=now, outcome="Replaying: Salesforce is connected again.", updated_at=now
+    )
     no_wake_up = Q(connection__drain_wake_at__isnull=True) | Q(connection__drain_wake_at__lt=now - _wake_ttl())
     # Only rows whose coalescing window has closed: a row that just committed gets its own
     # wake-up from the commit, and waking it early would be a task that finds nothing to claim.
     window_closed = now - timedelta(seconds=settings.SALESFORCE_COALESCE_SECONDS)
     connection_ids = set(
-        SyncOperation.objects.filter(state=State.PENDING, next_attempt_at__lte=window_closed, connection__status=SalesforceConnection.Status.CONNECTED)
+        SyncOperation.objects.filter(
+            state=State.PENDING,
+            next_attempt_at__lte=window_closed,
+            connection__status=SalesforceConnection.Status.CONNECTED,
+        )
         .filter(expired_lease, no_wake_up)
         .values_list("connection_id", flat=True)
         .distinct()
@@ -314,7 +353,10 @@ def sweep() -> int:
     for connection_id in sorted(connection_ids):
         wake_up(connection_id)
     if revived or resumed or connection_ids:
-        logger.info("salesforce.outbox.swept", extra={"revived": revived, "resumed": resumed, "connections": len(connection_ids)})
+        logger.info(
+            "salesforce.outbox.swept",
+            extra={"revived": revived, "resumed": resumed, "connections": len(connection_ids)},
+        )
     return len(connection_ids)
 
 
@@ -332,16 +374,29 @@ def _revive_stranded(stranded, now) -> int:
     unclaimed = {"claim_token": ""}  # nosec B105  # a drain's claim id, not a password
     with transaction.atomic():
         SyncOperation.objects.filter(pk__in=give_up, state=State.IN_PROGRESS).update(
-            state=State.FAILED, attempts=F("attempts") + 1, finished_at=now,
-            outcome=f"Gave up after {settings.SALESFORCE_MAX_ATTEMPTS} attempts. Last error: {message}", **lost, **unclaimed,
+            state=State.FAILED,
+            attempts=F("attempts") + 1,
+            finished_at=now,
+            outcome=f"Gave up after {settings.SALESFORCE_MAX_ATTEMPTS} attempts. Last error: {message}",
+            **lost,
+            **unclaimed,
         )
         retry = [pk for pk, _ in rows if pk not in set(give_up)]
         SyncOperation.objects.filter(pk__in=retry, state=State.IN_PROGRESS).update(
-            state=State.PENDING, attempts=F("attempts") + 1, outcome=f"Trying again: {message}", **lost, **unclaimed,
+            state=State.PENDING,
+            attempts=F("attempts") + 1,
+            outcome=f"Trying again: {message}",
+            **lost,
+            **unclaimed,
         )
         SyncAttempt.objects.bulk_create(
-            SyncAttempt(operation_id=pk, started_at=now, result=State.FAILED if pk in give_up else State.PENDING,
-                        error_code="WORKER_LOST", error_message=message)
+            SyncAttempt(
+                operation_id=pk,
+                started_at=now,
+                result=State.FAILED if pk in give_up else State.PENDING,
+                error_code="WORKER_LOST",
+                error_message=message,
+            )
             for pk, _ in rows
         )
     return len(rows)
@@ -357,7 +412,9 @@ def prune(*, older_than_days: float | None = None, chunk: int = 5000) -> int:
     from .models import SyncAttempt
 
     days = settings.SALESFORCE_OUTBOX_RETENTION_DAYS if older_than_days is None else older_than_days
-    finished = SyncOperation.objects.filter(finished_at__lt=timezone.now() - timedelta(days=days), state__in=FINISHED_STATES)
+    finished = SyncOperation.objects.filter(
+        finished_at__lt=timezone.now() - timedelta(days=days), state__in=FINISHED_STATES
+    )
     deleted = 0
     while ids := list(finished.order_by().values_list("pk", flat=True)[:chunk]):
         with transaction.atomic():

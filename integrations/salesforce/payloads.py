@@ -1,6 +1,7 @@
 """What a booking looks like as a Salesforce Event: only the seven standard fields."""
+
 import re
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 SUBJECT_MAX = 255
 DESCRIPTION_MAX = 32_000
@@ -16,7 +17,7 @@ def truncate(text: str, limit: int, *, note: str = "…") -> str:
 
 
 def sf_datetime(value: datetime) -> str:
-    return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 _WITH = re.compile(r"\bwith\b", re.IGNORECASE)

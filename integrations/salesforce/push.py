@@ -15,6 +15,7 @@ After each call its results are written in one transaction before the next call 
 an Event id is durable before anything else is sent; a create's "sent" mark is committed
 before its call leaves, so a lost answer is always reconciled, never created twice.
 """
+
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -86,7 +87,9 @@ def _refresh_org_users(connection_id: int) -> None:
     try:
         current_app.send_task(REFRESH_ORG_USERS_TASK, args=[connection_id])
     except Exception:  # noqa: BLE001 - any broker failure
-        logger.warning("salesforce.push.refresh_org_users_not_sent", extra={"connection_id": connection_id}, exc_info=True)
+        logger.warning(
+            "salesforce.push.refresh_org_users_not_sent", extra={"connection_id": connection_id}, exc_info=True
+        )
 
 
 class BookingPush:
@@ -98,7 +101,10 @@ class BookingPush:
         self.client = client
         self.connection = connection
         self.bookings = {
-            b.pk: b for b in Booking.objects.filter(pk__in=booking_ids, workspace_id=connection.workspace_id).select_related("link", "host")
+            b.pk: b
+            for b in Booking.objects.filter(pk__in=booking_ids, workspace_id=connection.workspace_id).select_related(
+                "link", "host"
+            )
         }
         self.syncs = {s.booking_id: s for s in BookingSync.objects.filter(booking_id__in=self.bookings)}
         self.outcomes: dict[int, Outcome] = {}
@@ -112,7 +118,9 @@ class BookingPush:
         wanted = [s for s in self._pending_syncs() if s.create_sent_at or self._needs_event(s)]
         matches = self._read(wanted)
         creates, updates, closes, deletes = self._classify()
-        gone = self._write(self._writes(updates=updates, closes=closes, deletes=deletes, creates=self._prepared(creates, matches)))
+        gone = self._write(
+            self._writes(updates=updates, closes=closes, deletes=deletes, creates=self._prepared(creates, matches))
+        )
         if gone:  # deleted in Salesforce while the booking lives on: a new Event
             matches = self._read(gone)
             self._write(self._writes(creates=self._prepared(self._still_pending(gone), matches)))
@@ -144,7 +152,9 @@ class BookingPush:
             matches = matching.matches_from(self.client, emails, responses)
         except SalesforceError as error:
             for sync in syncs:
-                self.outcomes[sync.booking_id] = error_outcome(error, context="Looking up the invitee in Salesforce failed: ")
+                self.outcomes[sync.booking_id] = error_outcome(
+                    error, context="Looking up the invitee in Salesforce failed: "
+                )
             return {}
         with transaction.atomic():
             self._reconciled(unknown, found)
@@ -176,14 +186,25 @@ class BookingPush:
         for sync in syncs:
             markers = payloads.booking_markers(self.bookings[sync.booking_id])
             found = next((r for r in records if any(m in (r.get("Description") or "") for m in markers)), None)
-            if found is None and sync.create_sent_at is not None and not reconcile.may_create_again(sync.create_sent_at):
+            if (
+                found is None
+                and sync.create_sent_at is not None
+                and not reconcile.may_create_again(sync.create_sent_at)
+            ):
                 self.outcomes[sync.booking_id] = Outcome(RETRY, reconcile.waiting_message(sync.create_sent_at))
                 continue
             if found is not None:
                 sync.sf_event_id, sync.event_state = found["Id"], EventState.LIVE
-                sync.sf_owner_id, sync.sf_who_id, sync.sf_what_id = found["OwnerId"], found.get("WhoId") or "", found.get("WhatId") or ""
+                sync.sf_owner_id, sync.sf_who_id, sync.sf_what_id = (
+                    found["OwnerId"],
+                    found.get("WhoId") or "",
+                    found.get("WhatId") or "",
+                )
                 sync.pushed_start_at = sync.create_sent_start_at
-                self._note(sync, f"An earlier attempt had created Event {found['Id']} without an answer reaching Workestra; it was adopted, not duplicated.")
+                self._note(
+                    sync,
+                    f"An earlier attempt had created Event {found['Id']} without an answer reaching Workestra; it was adopted, not duplicated.",
+                )
             sync.create_sent_at = None
             sync.save()
 
@@ -200,7 +221,11 @@ class BookingPush:
                 else:
                     self._done(sync, State.PUSHED, f"Already up to date in Salesforce (Event {sync.sf_event_id}).")
             elif sync.sf_event_id and sync.event_state == EventState.LIVE:
-                (deletes if self.connection.cancel_behaviour == SalesforceConnection.CancelBehaviour.DELETE else closes).append(sync)
+                (
+                    deletes
+                    if self.connection.cancel_behaviour == SalesforceConnection.CancelBehaviour.DELETE
+                    else closes
+                ).append(sync)
             elif sync.sf_event_id:
                 self._done(sync, State.PUSHED, f"Already cancelled in Salesforce (Event {sync.sf_event_id}).")
             else:
@@ -211,7 +236,7 @@ class BookingPush:
         bookings = [self.bookings[s.booking_id] for s in syncs]
         owners = member_mappings(self.connection, {b.host for b in bookings})
         ready: list[tuple[BookingSync, dict]] = []
-        for sync, booking in zip(syncs, bookings):
+        for sync, booking in zip(syncs, bookings):  # noqa: B905
             match = matches[booking.invitee_email.strip().lower()]
             if not match.found and self.connection.no_match_behaviour == SalesforceConnection.NoMatchBehaviour.SKIP:
                 sync.match_explanation = match.explanation
@@ -221,7 +246,10 @@ class BookingPush:
             mapping = owners[booking.host_id]
             owner_id = mapping.sf_user.sf_id if mapping.sf_user else self.connection.sf_user_id
             if mapping.sf_user is None:
-                self._note(sync, f"{booking.host.email} is not mapped to a Salesforce user; the Event is owned by the connecting user ({self.connection.sf_username}).")
+                self._note(
+                    sync,
+                    f"{booking.host.email} is not mapped to a Salesforce user; the Event is owned by the connecting user ({self.connection.sf_username}).",
+                )
             for warning in match.warnings:
                 self._note(sync, warning)
             if sync.sf_event_id:
@@ -229,17 +257,32 @@ class BookingPush:
             sync.match_explanation = match.explanation
             sync.sf_who_name, sync.sf_what_name = match.who_name, match.what_name
             sync.sf_owner_id, sync.sf_who_id, sync.sf_what_id = owner_id, match.who_id or "", match.what_id or ""
-            ready.append((sync, payloads.event_fields(booking, owner_id=owner_id, who_id=match.who_id, what_id=match.what_id)))
+            ready.append(
+                (sync, payloads.event_fields(booking, owner_id=owner_id, who_id=match.who_id, what_id=match.what_id))
+            )
         return ready
 
     def _writes(self, *, updates=(), closes=(), deletes=(), creates=()) -> list[Write]:
         writes = []
         for n, batch in enumerate(chunks(list(updates))):
             records = [{"Id": s.sf_event_id, **payloads.event_time_fields(self.bookings[s.booking_id])} for s in batch]
-            writes.append(Write("update", batch, records, self.client.collection_subrequest(f"update_{n}", "PATCH", "Event", records)))
+            writes.append(
+                Write(
+                    "update",
+                    batch,
+                    records,
+                    self.client.collection_subrequest(f"update_{n}", "PATCH", "Event", records),
+                )
+            )
         for n, batch in enumerate(chunks(list(closes))):
-            records = [{"Id": s.sf_event_id, **payloads.event_closed_fields(self.bookings[s.booking_id])} for s in batch]
-            writes.append(Write("close", batch, records, self.client.collection_subrequest(f"close_{n}", "PATCH", "Event", records)))
+            records = [
+                {"Id": s.sf_event_id, **payloads.event_closed_fields(self.bookings[s.booking_id])} for s in batch
+            ]
+            writes.append(
+                Write(
+                    "close", batch, records, self.client.collection_subrequest(f"close_{n}", "PATCH", "Event", records)
+                )
+            )
         for n, batch in enumerate(chunks(list(deletes))):
             ids = [s.sf_event_id for s in batch]
             writes.append(Write("delete", batch, ids, self.client.delete_subrequest(f"delete_{n}", ids)))
@@ -285,7 +328,7 @@ class BookingPush:
         sent_at = timezone.now()
         with transaction.atomic():
             for write in writes:
-                for sync, fields in zip(write.syncs, write.records):
+                for sync, fields in zip(write.syncs, write.records):  # noqa: B905
                     sync.sf_event_id, sync.event_state = "", EventState.NONE
                     sync.create_sent_at, sync.create_sent_start_at = sent_at, self.bookings[sync.booking_id].start_at
                     sync.create_sent_owner_id = fields["OwnerId"]
@@ -311,7 +354,7 @@ class BookingPush:
         if status != 200 or not isinstance(body, list) or any("success" not in r for r in body):
             return self._failed_all(write, from_response(status, body))
         halt = None
-        for sync, record, result in zip(write.syncs, write.records, body):
+        for sync, record, result in zip(write.syncs, write.records, body):  # noqa: B905
             codes = {e.get("statusCode") for e in result.get("errors", [])}
             if write.kind == "create":
                 sync.create_sent_at = None  # answered, either way
@@ -356,7 +399,10 @@ class BookingPush:
         SalesforceUser.objects.filter(connection=self.connection, sf_id__in=inactive_ids).update(is_active=False)
         connection_id = self.connection.pk
         transaction.on_commit(lambda: _refresh_org_users(connection_id))
-        logger.warning("salesforce.push.inactive_owner", extra={"connection_id": connection_id, "sf_user_ids": sorted(inactive_ids)})
+        logger.warning(
+            "salesforce.push.inactive_owner",
+            extra={"connection_id": connection_id, "sf_user_ids": sorted(inactive_ids)},
+        )
         ready = []
         for sync, fields in self.inactive_owner:
             host = self.bookings[sync.booking_id].host.email
@@ -372,7 +418,9 @@ class BookingPush:
 
     # ---- per-record results ------------------------------------------------------------------
     def _succeeded(self, kind: str, sync: BookingSync, result: dict) -> None:
-        {"create": self._created, "update": self._updated, "close": self._closed, "delete": self._deleted}[kind](sync, result)
+        {"create": self._created, "update": self._updated, "close": self._closed, "delete": self._deleted}[kind](
+            sync, result
+        )
 
     def _created(self, sync: BookingSync, result: dict) -> None:
         sync.sf_event_id, sync.event_state = result["id"], EventState.LIVE

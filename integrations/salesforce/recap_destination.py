@@ -1,5 +1,6 @@
 """Salesforce as the notetaker's CRM: it plugs into notetaker.hooks (the notetaker never
 imports this package). Recaps are pushed through the outbox as RECAP operations."""
+
 from django.db.models import OuterRef, Subquery
 
 from notetaker import hooks
@@ -49,7 +50,9 @@ class SalesforceRecapDestination:
         return hooks.PushStatus(operation.state, label, level, detail, notes, edited_since)
 
     def annotate_push_state(self, queryset):
-        latest = SyncOperation.objects.filter(booking_id=OuterRef("booking_id"), kind=SyncOperation.Kind.RECAP).order_by("-id")
+        latest = SyncOperation.objects.filter(
+            booking_id=OuterRef("booking_id"), kind=SyncOperation.Kind.RECAP
+        ).order_by("-id")
         # The connection comes along for note_link(): one query for the admin's whole page.
         return queryset.annotate(latest_push_state=Subquery(latest.values("state")[:1])).select_related(
             "booking__workspace__salesforce_connection"
@@ -72,7 +75,11 @@ def _describe(operation: SyncOperation) -> tuple[str, str, str]:
     if state in (State.PENDING, State.IN_PROGRESS):
         return "Pending", "info", operation.outcome if operation.attempts else ""
     if state == State.WAITING_RECONNECT:
-        return "Waiting for reconnect", "warning", "Salesforce needs an admin to reconnect; the push is sent once they do."
+        return (
+            "Waiting for reconnect",
+            "warning",
+            "Salesforce needs an admin to reconnect; the push is sent once they do.",
+        )
     if state == State.DEFERRED:
         return "Deferred", "warning", operation.outcome
     if state == State.FAILED:

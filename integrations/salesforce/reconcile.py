@@ -12,6 +12,7 @@ standard fields), so waiting out the window is the mechanism.
 minutes"; composite batches time out at 10 minutes too), plus 5 minutes of margin for the
 request's time in transit and queues and for the clocks of Workestra's hosts.
 """
+
 from datetime import datetime, timedelta
 
 from django.conf import settings

@@ -1,5 +1,6 @@
 """Salesforce record ids → what a person can read and click: the sObject (from the id's key
 prefix), the record's name when we know it, and its Lightning page on the connected org."""
+
 from dataclasses import dataclass
 
 # Salesforce's standard key prefixes: the first three characters of every record id name its

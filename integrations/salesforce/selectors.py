@@ -1,4 +1,5 @@
 """Reads: the workspace's connection, user mapping, link toggles, booking sync states."""
+
 from dataclasses import dataclass
 
 from django.db.models import Max
@@ -72,7 +73,9 @@ def member_for_sf_user(connection: SalesforceConnection, sf_user_id: str):
     from workestra.models import User
 
     members = User.objects.filter(membership__workspace=connection.workspace)
-    override = UserMappingOverride.objects.filter(connection=connection, sf_user_id=sf_user_id, user__in=members).first()
+    override = UserMappingOverride.objects.filter(
+        connection=connection, sf_user_id=sf_user_id, user__in=members
+    ).first()
     if override is not None:
         return override.user
     org_user = connection.org_users.filter(sf_id=sf_user_id, is_active=True).first()
@@ -103,10 +106,16 @@ def recent_errors(connection: SalesforceConnection, limit: int = 10) -> list[Syn
     backwards, and the few open rows; never a sort of the whole outbox."""
     rows = SyncOperation.objects.filter(workspace_id=connection.workspace_id).order_by("-updated_at")
     failed = rows.filter(state=SyncOperation.State.FAILED).values_list("pk", flat=True)[:limit]
-    retrying = rows.filter(state__in=SyncOperation.OPEN_STATES).exclude(error_message="").values_list("pk", flat=True)[:limit]
+    retrying = (
+        rows.filter(state__in=SyncOperation.OPEN_STATES).exclude(error_message="").values_list("pk", flat=True)[:limit]
+    )
     # Ids first, rows after: joined in one query, SQLite would plan the join before the limit.
     ids = [*failed, *retrying]
-    found = SyncOperation.objects.filter(pk__in=ids).select_related("booking__salesforce_sync").order_by("-updated_at", "-id")
+    found = (
+        SyncOperation.objects.filter(pk__in=ids)
+        .select_related("booking__salesforce_sync")
+        .order_by("-updated_at", "-id")
+    )
     return list(found[:limit])
 
 

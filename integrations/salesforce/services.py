@@ -1,5 +1,7 @@
 """Writes for the connection's lifecycle: connect, settings, org users, mapping, disconnect."""
+
 import logging
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -58,7 +60,9 @@ def connection_complete_oauth(
     failures; nothing is stored then."""
     client = OAuthClient(environment, login_host=login_host)
     token = protect_token(client.exchange_code(code=code, code_verifier=code_verifier))
-    return connection_save_tokens(workspace=workspace, user=user, environment=environment, token=token, login_host=login_host)
+    return connection_save_tokens(
+        workspace=workspace, user=user, environment=environment, token=token, login_host=login_host
+    )
 
 
 def connection_save_tokens(
@@ -198,7 +202,9 @@ def connection_check_permissions(
     remember_usage(connection, client)
     by_ref = {response["referenceId"]: response for response in responses}
     _store_org_facts(connection, by_ref.pop(ORG_REF, None), by_ref.pop(VIEW_ALL_REF, None))
-    describes: dict[str, dict] = {ref: (r.get("body") if r.get("httpStatusCode") == 200 else {}) or {} for ref, r in by_ref.items()}
+    describes: dict[str, dict] = {
+        ref: (r.get("body") if r.get("httpStatusCode") == 200 else {}) or {} for ref, r in by_ref.items()
+    }
     if store and not connection.note_type_chosen:
         note_types.apply_default(connection, describes)
     note_type = note_type or connection.note_type
@@ -230,7 +236,7 @@ def api_disabled_sentence(code: str, username: str) -> str:
             "API access for the org: this Salesforce edition or org has the API turned off "
             "(Professional Edition needs the API add-on). Ask Salesforce or your admin to enable it."
         )
-    return f"API access: the profile of {username or 'the connected user'} has no \"API Enabled\" permission."
+    return f'API access: the profile of {username or "the connected user"} has no "API Enabled" permission.'
 
 
 def _view_all_data_soql(sf_user_id: str) -> str:
@@ -263,12 +269,19 @@ def _store_missing(connection: SalesforceConnection, missing: list[str]) -> None
 
 
 def connection_update_settings(
-    *, connection: SalesforceConnection, object_scope: str, cancel_behaviour: str, no_match_behaviour: str, note_type: str = ""
+    *,
+    connection: SalesforceConnection,
+    object_scope: str,
+    cancel_behaviour: str,
+    no_match_behaviour: str,
+    note_type: str = "",
 ) -> SalesforceConnection:
     """Save the admin's choices. Raises PermissionsMissingError (nothing saved) when the
     connected user lacks what the chosen scope and note type need. A blank `note_type`
     keeps the current one (and leaves it to the default rule if no admin chose one)."""
-    missing = connection_check_permissions(connection=connection, object_scope=object_scope, note_type=note_type or None)
+    missing = connection_check_permissions(
+        connection=connection, object_scope=object_scope, note_type=note_type or None
+    )
     if missing:
         raise PermissionsMissingError(missing)
     connection.object_scope = object_scope
@@ -276,7 +289,16 @@ def connection_update_settings(
     connection.no_match_behaviour = no_match_behaviour
     if note_type:
         connection.note_type, connection.note_type_chosen = note_type, True
-    connection.save(update_fields=["object_scope", "cancel_behaviour", "no_match_behaviour", "note_type", "note_type_chosen", "updated_at"])
+    connection.save(
+        update_fields=[
+            "object_scope",
+            "cancel_behaviour",
+            "no_match_behaviour",
+            "note_type",
+            "note_type_chosen",
+            "updated_at",
+        ]
+    )
     _store_missing(connection, [])
     return connection
 
@@ -292,7 +314,9 @@ def org_users_refresh(*, connection: SalesforceConnection) -> int:
     are never mapping candidates. Idempotent. Returns how many users are cached."""
     client = client_for(connection, enforce_budget=False)
     records = client.query(
-        soql("SELECT Id, Username, Email, Name, IsActive FROM User WHERE IsActive = true AND UserType = 'Standard' ORDER BY Name")
+        soql(
+            "SELECT Id, Username, Email, Name, IsActive FROM User WHERE IsActive = true AND UserType = 'Standard' ORDER BY Name"
+        )
     )
     now = timezone.now()
     users = [
@@ -349,7 +373,9 @@ def mapping_set_override(*, connection: SalesforceConnection, user, sf_user_id: 
 def link_push_set(*, link, enabled: bool, user) -> LinkPushSetting:
     """Turn a link's "Push to Salesforce" on or off. Governs new bookings only; the caller
     checks that `user` owns the link or is an admin. Idempotent."""
-    setting, _ = LinkPushSetting.objects.update_or_create(link=link, defaults={"push_enabled": enabled, "updated_by": user})
+    setting, _ = LinkPushSetting.objects.update_or_create(
+        link=link, defaults={"push_enabled": enabled, "updated_by": user}
+    )
     return setting
 
 

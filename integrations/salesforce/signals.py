@@ -1,4 +1,5 @@
 """Booking changes → outbox rows. Handlers only write the row (in the booking's transaction)."""
+
 from django.dispatch import receiver
 
 from bookings import signals as booking_signals

@@ -4,6 +4,7 @@
 unicode); `{:like}` additionally escapes % and _ for LIKE patterns. Never build SOQL with
 f-strings or % formatting: a quote in an email address is all an injection needs.
 """
+
 from datetime import datetime
 
 from simple_salesforce.format import format_soql
@@ -32,7 +33,9 @@ def datetime_literal(value: datetime) -> str:
 def check_statement(statement: str) -> None:
     """Raise ValueError for a statement Salesforce would refuse for its length."""
     if len(statement) > STATEMENT_MAX_CHARS:
-        raise ValueError(f"a SOQL statement of {len(statement):,} characters is over Salesforce's {STATEMENT_MAX_CHARS:,}")
+        raise ValueError(
+            f"a SOQL statement of {len(statement):,} characters is over Salesforce's {STATEMENT_MAX_CHARS:,}"
+        )
 
 
 def soql_template(text: str) -> str:

@@ -1,5 +1,6 @@
 """Thin Celery entry points. Tasks take ids, re-read the world, and are idempotent, so
 acks_late (a killed worker's task is delivered again) is safe."""
+
 import logging
 import time
 
@@ -17,8 +18,10 @@ def drain_connection(connection_id: int, wake_token: str = "") -> int:  # nosec 
     started = time.monotonic()
     handled = drain_module.drain(connection_id, wake_token or None)
     # One line per task: operators (and bench/throughput.py) count the tasks that found nothing.
-    logger.info("salesforce.drain.task", extra={"connection_id": connection_id, "handled": handled,
-                                                "seconds": round(time.monotonic() - started, 3)})
+    logger.info(
+        "salesforce.drain.task",
+        extra={"connection_id": connection_id, "handled": handled, "seconds": round(time.monotonic() - started, 3)},
+    )
     return handled
 
 
@@ -30,6 +33,8 @@ def sweep_outbox() -> int:
 @shared_task(name="integrations.salesforce.tasks.prune_outbox", ignore_result=True)
 def prune_outbox() -> int:
     return outbox.prune()
+
+
 @shared_task(name="integrations.salesforce.tasks.refresh_org_users", acks_late=True, ignore_result=True)
 def refresh_org_users(connection_id: int) -> int:
     """Re-cache one connection's org users (after a connect, daily, and when Salesforce answers
@@ -38,7 +43,9 @@ def refresh_org_users(connection_id: int) -> int:
     from .models import SalesforceConnection
     from .services import org_users_refresh
 
-    connection = SalesforceConnection.objects.filter(pk=connection_id, status=SalesforceConnection.Status.CONNECTED).first()
+    connection = SalesforceConnection.objects.filter(
+        pk=connection_id, status=SalesforceConnection.Status.CONNECTED
+    ).first()
     if connection is None:
         return 0
     try:

@@ -15,6 +15,7 @@ Two workers that both hit a 401 with the same stale token make one token call: t
 cannot claim, waits for the lease to clear, and then finds a token newer than the one that
 failed. A reconnect in between bumps the version too, so a late refresh never overwrites it.
 """
+
 import logging
 import time
 import uuid
@@ -58,9 +59,13 @@ def refresh_access_token(
         if claim is not None:
             return _refresh_claimed(connection, claim, timeout=timeout)
         if not wait:
-            raise RetryableError("The Salesforce session is being refreshed by another request.", code="CONNECTION_ERROR")
+            raise RetryableError(
+                "The Salesforce session is being refreshed by another request.", code="CONNECTION_ERROR"
+            )
         if time.monotonic() > deadline:
-            raise RetryableError("Another refresh of the Salesforce session did not finish in time.", code="CONNECTION_ERROR")
+            raise RetryableError(
+                "Another refresh of the Salesforce session did not finish in time.", code="CONNECTION_ERROR"
+            )
         time.sleep(POLL_SECONDS)
 
 
@@ -79,7 +84,9 @@ def _claim(connection: SalesforceConnection, lease: timedelta) -> str | None:
     claim = uuid.uuid4().hex
     # One autocommit UPDATE: the row lock (and SQLite's write lock) lasts for this statement only.
     taken = (
-        SalesforceConnection.objects.filter(pk=connection.pk, status=Status.CONNECTED, token_version=connection.token_version)
+        SalesforceConnection.objects.filter(
+            pk=connection.pk, status=Status.CONNECTED, token_version=connection.token_version
+        )
         .filter(Q(token_refresh_until__isnull=True) | Q(token_refresh_until__lt=now))
         .update(token_refresh_claim=claim, token_refresh_until=now + lease)
     )
@@ -126,14 +133,19 @@ def _save(connection: SalesforceConnection, claim: str, token: dict) -> str:
         return _current(connection.pk).access_token
     logger.info(
         "salesforce.token.refreshed",
-        extra={"connection_id": connection.pk, "rotated": bool(token.get("refresh_token")), "version": changes["token_version"]},
+        extra={
+            "connection_id": connection.pk,
+            "rotated": bool(token.get("refresh_token")),
+            "version": changes["token_version"],
+        },
     )
     return token["access_token"]
 
 
 def _release(connection_id: int, claim: str) -> None:
     SalesforceConnection.objects.filter(pk=connection_id, token_refresh_claim=claim).update(
-        token_refresh_claim="", token_refresh_until=None  # nosec B106  # a claim id and its expiry, not a password
+        token_refresh_claim="",
+        token_refresh_until=None,  # nosec B106  # a claim id and its expiry, not a password
     )
 
 
@@ -144,7 +156,10 @@ def mark_needs_reconnect(connection_id: int, exc: NeedsReconnectError) -> None:
 def mark_tokens_unreadable(connection_id: int) -> None:
     """The tokens were encrypted with a key no longer in TOKEN_ENCRYPTION_KEYS: only a
     reconnect (new tokens under the current keys) or putting the old key back helps."""
-    _flip(connection_id, f"Needs reconnect: {UNREADABLE_TOKENS}. Reconnect, or add the old key back to TOKEN_ENCRYPTION_KEYS.")
+    _flip(
+        connection_id,
+        f"Needs reconnect: {UNREADABLE_TOKENS}. Reconnect, or add the old key back to TOKEN_ENCRYPTION_KEYS.",
+    )
 
 
 def _flip(connection_id: int, reason: str) -> None:

@@ -1,6 +1,7 @@
 """/settings/integrations/salesforce/: connect (OAuth), settings, user mapping, disconnect,
 and the per-link toggle. Thin callers of oauth/services/selectors; every page is scoped to
 request.workspace, members see status only, and the callback never answers with a 500."""
+
 import logging
 
 from django.contrib import messages
@@ -47,9 +48,15 @@ ENHANCED_NOTE_OBJECTS = (" on ContentNote", " on ContentDocumentLink")
 def missing_permissions_sentence(missing: list[str]) -> str:
     notes_only = all(item.endswith((" on Note", *ENHANCED_NOTE_OBJECTS)) for item in missing)
     enhanced = any(item.endswith(ENHANCED_NOTE_OBJECTS) for item in missing)
-    advice = "Ask your Salesforce admin to grant them" + (
-        " (Enhanced Notes also need Notes turned on in Salesforce Setup, Notes Settings)" if enhanced else ""
-    ) + ((", or choose classic Notes or Events only." if enhanced else ", or choose Events only.") if notes_only else ".")
+    advice = (
+        "Ask your Salesforce admin to grant them"
+        + (" (Enhanced Notes also need Notes turned on in Salesforce Setup, Notes Settings)" if enhanced else "")
+        + (
+            (", or choose classic Notes or Events only." if enhanced else ", or choose Events only.")
+            if notes_only
+            else "."
+        )
+    )
     return f"The connected Salesforce user lacks: {', '.join(item.rstrip('.') for item in missing)}. {advice}"
 
 
@@ -67,7 +74,7 @@ def connection_summary(connection: SalesforceConnection) -> str:
 
 
 VIEW_ALL_WARNING = (
-    "The connected Salesforce user can't read every Event (no \"View All Data\"). When Salesforce "
+    'The connected Salesforce user can\'t read every Event (no "View All Data"). When Salesforce '
     "doesn't answer a create in time, Workestra looks for the Event before trying again; Events "
     "this user can't see can't be found, so a retry may create a second one. Connect as a user "
     "with View All Data, or grant it with a permission set."
@@ -92,14 +99,19 @@ def _render_settings(request, connection, *, settings_form=None, settings_error=
         "is_admin": is_admin,
         "live": live,
         "summary": connection_summary(connection) if connection and connection.org_id else "",
-        "connect_form": connect_form or ConnectForm(initial={
-            "environment": connection.environment if connection else Environment.PRODUCTION,
-            "login_host": connection.login_host if connection else "",
-        }),
+        "connect_form": connect_form
+        or ConnectForm(
+            initial={
+                "environment": connection.environment if connection else Environment.PRODUCTION,
+                "login_host": connection.login_host if connection else "",
+            }
+        ),
         "view_all_warning": VIEW_ALL_WARNING if live and connection.reads_all_events is False else "",
         "settings_form": settings_form or (SettingsForm.for_connection(connection) if live else None),
         "settings_error": settings_error,
-        "missing_sentence": missing_permissions_sentence(connection.missing_permissions) if live and connection.missing_permissions else "",
+        "missing_sentence": missing_permissions_sentence(connection.missing_permissions)
+        if live and connection.missing_permissions
+        else "",
         "zone": user_zone(request.user),
     }
     if live:
@@ -112,7 +124,9 @@ def _render_settings(request, connection, *, settings_form=None, settings_error=
             usage=_usage(connection),
         )
         if is_admin:
-            context["health"] = health_views.health_context(workspace=request.workspace, connection=connection, user=request.user)
+            context["health"] = health_views.health_context(
+                workspace=request.workspace, connection=connection, user=request.user
+            )
     return render(request, "salesforce/settings.html", context, status=status)
 
 
@@ -120,7 +134,10 @@ def _usage(connection) -> dict | None:
     if connection.api_usage_share is None:
         return None
     percent = connection.api_usage_share * 100
-    return {"percent": min(percent, 100), "text": f"{connection.api_usage_used or 0:,} / {connection.api_usage_total:,} ({percent:.1f}%)"}
+    return {
+        "percent": min(percent, 100),
+        "text": f"{connection.api_usage_used or 0:,} / {connection.api_usage_total:,} ({percent:.1f}%)",
+    }
 
 
 # ---- connect ----------------------------------------------------------------------------------
@@ -149,7 +166,9 @@ def connect(request):
             "login_host": login_host,
         }
         return render(request, "salesforce/confirm_replace.html", context)
-    return redirect(oauth.start(request.session, environment=environment, user_id=request.user.pk, login_host=login_host))
+    return redirect(
+        oauth.start(request.session, environment=environment, user_id=request.user.pk, login_host=login_host)
+    )
 
 
 def _replaces(connection, environment: str) -> bool:
@@ -305,7 +324,11 @@ def save_settings(request):
     except PermissionsMissingError as exc:
         connection.refresh_from_db()
         return _render_settings(
-            request, connection, settings_form=form, settings_error=missing_permissions_sentence(exc.missing), status=400
+            request,
+            connection,
+            settings_form=form,
+            settings_error=missing_permissions_sentence(exc.missing),
+            status=400,
         )
     except SalesforceError as exc:
         connection.refresh_from_db()
@@ -324,7 +347,11 @@ def disconnect(request):
         return redirect(_settings_url())
     form = ConfirmForm(request.POST)
     if not (form.is_valid() and form.cleaned_data["confirm"]):
-        return render(request, "salesforce/confirm_disconnect.html", {"connection": connection, "summary": connection_summary(connection)})
+        return render(
+            request,
+            "salesforce/confirm_disconnect.html",
+            {"connection": connection, "summary": connection_summary(connection)},
+        )
     warning = services.connection_disconnect(connection=connection)
     messages.success(request, "Salesforce is disconnected. Workestra's access was revoked and its tokens deleted.")
     if warning:
@@ -354,7 +381,9 @@ def mapping(request):
     with transaction.atomic():
         for user, sf_user_id in changes:
             services.mapping_set_override(connection=connection, user=user, sf_user_id=sf_user_id or None)
-    messages.success(request, f"User mapping saved ({len(changes)} changed)." if changes else "No changes to the user mapping.")
+    messages.success(
+        request, f"User mapping saved ({len(changes)} changed)." if changes else "No changes to the user mapping."
+    )
     return redirect(reverse("salesforce:mapping"))
 
 
@@ -397,6 +426,7 @@ def link_toggle(request, link_id: int):
     services.link_push_set(link=link, enabled=form.enabled, user=request.user)
     state = "on" if form.enabled else "off"
     messages.success(
-        request, f"Push to Salesforce is {state} for “{link.title}”. It applies to new bookings; bookings already pushed stay in step."
+        request,
+        f"Push to Salesforce is {state} for “{link.title}”. It applies to new bookings; bookings already pushed stay in step.",
     )
     return redirect(reverse("bookings:link_integrations", kwargs={"link_id": link.pk}))

@@ -1,4 +1,5 @@
 """Admins build routing forms and read their submissions. Members get 403, other workspaces 404."""
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -61,7 +62,11 @@ def why_summary(submission) -> str:
     when there was one, in a line; the whole explanation stays one click away."""
     first = submission.explanation.split("; ")[0]
     if submission.used_fallback and submission.fallback_reason:
-        first = f"{first} → fallback: {submission.fallback_reason}" if first and not first.startswith("fallback") else f"Fallback: {submission.fallback_reason}"
+        first = (
+            f"{first} → fallback: {submission.fallback_reason}"
+            if first and not first.startswith("fallback")
+            else f"Fallback: {submission.fallback_reason}"
+        )
     return Truncator(first).chars(WHY_SUMMARY_LENGTH)
 
 
@@ -136,7 +141,10 @@ def _route_initial(route: Route) -> dict:
     initial = {"action": route.action, "link": route.link_id, "message": route.message, "ORDER": route.position}
     for slot, condition in enumerate(route.conditions, start=1):
         initial.update(
-            {f"question_{slot}": condition.get("question"), f"operator_{slot}": condition.get("operator"),
-             f"value_{slot}": condition.get("value")}
+            {
+                f"question_{slot}": condition.get("question"),
+                f"operator_{slot}": condition.get("operator"),
+                f"value_{slot}": condition.get("value"),
+            }
         )
     return initial

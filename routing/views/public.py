@@ -1,9 +1,10 @@
 """The page an invitee answers: no login; the CSRF token comes with the page."""
+
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from workestra.ratelimit import limit_post
 from bookings.unavailable import shows_unavailable_page
+from workestra.ratelimit import limit_post
 
 from .. import selectors, services
 from ..forms import AnswerForm
@@ -27,4 +28,6 @@ def public_form(request, workspace_slug: str, form_slug: str):
 
 
 def _render(request, routing_form, answers, status=200):
-    return render(request, "routing/public_form.html", {"routing_form": routing_form, "answers": answers}, status=status)
+    return render(
+        request, "routing/public_form.html", {"routing_form": routing_form, "answers": answers}, status=status
+    )

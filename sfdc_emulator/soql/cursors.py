@@ -34,8 +34,9 @@ class QueryCursors:
             raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
         if len(text) > MAX_STATEMENT_CHARS:
             # As recorded by django-salesforce #164 from a real org.
-            raise SalesforceError(400, "MALFORMED_QUERY", "SOQL statements can not be longer "
-                                  f"than {MAX_STATEMENT_CHARS} characters")
+            raise SalesforceError(
+                400, "MALFORMED_QUERY", f"SOQL statements can not be longer than {MAX_STATEMENT_CHARS} characters"
+            )
         parsed = parse(text)
         total, records = Executor(store, actor, text, version, include_deleted).run(parsed)
         if len(records) <= batch_size:
@@ -43,8 +44,7 @@ class QueryCursors:
         cursor_id = "01g" + ids.random_token(12)
         with self._lock:
             self._expire()
-            self._cursors[cursor_id] = {"records": records, "total": total, "touched": time.time(),
-                                        "endpoint": "query"}
+            self._cursors[cursor_id] = {"records": records, "total": total, "touched": time.time(), "endpoint": "query"}
         return self._page(cursor_id, 0, version, batch_size)
 
     def more(self, locator, version, batch_size):
@@ -63,13 +63,11 @@ class QueryCursors:
 
     def _page(self, cursor_id, offset, version, batch_size):
         cursor = self._cursors[cursor_id]
-        records = cursor["records"][offset:offset + batch_size]
+        records = cursor["records"][offset : offset + batch_size]
         next_offset = offset + len(records)
-        page = {"totalSize": cursor["total"], "done": next_offset >= len(cursor["records"]),
-                "records": records}
+        page = {"totalSize": cursor["total"], "done": next_offset >= len(cursor["records"]), "records": records}
         if not page["done"]:
-            page["nextRecordsUrl"] = (f"/services/data/v{version}/{cursor['endpoint']}/"
-                                      f"{cursor_id}-{next_offset}")
+            page["nextRecordsUrl"] = f"/services/data/v{version}/{cursor['endpoint']}/{cursor_id}-{next_offset}"
         else:
             with self._lock:
                 self._cursors.pop(cursor_id, None)

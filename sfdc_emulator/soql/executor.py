@@ -8,7 +8,7 @@ Date literals (TODAY, LAST_N_DAYS:n, ...) are evaluated in UTC.
 """
 
 import re
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from .. import content, ids, schema, values
 from ..records import attributes, can
@@ -16,14 +16,23 @@ from .lexer import query_error
 from .parser import BoolOp, Comparison, Not, Query
 
 _TEXT, _ID, _NUMBER, _BOOL, _DATETIME, _DATE = "text", "id", "number", "bool", "datetime", "date"
-_KINDS = {"id": _ID, "reference": _ID, "int": _NUMBER, "double": _NUMBER, "currency": _NUMBER,
-          "boolean": _BOOL, "datetime": _DATETIME, "date": _DATE}
-_TYPE_WORDS = {_TEXT: "string", _ID: "id", _NUMBER: "double", _BOOL: "boolean",
-               _DATETIME: "dateTime", _DATE: "date"}
+_KINDS = {
+    "id": _ID,
+    "reference": _ID,
+    "int": _NUMBER,
+    "double": _NUMBER,
+    "currency": _NUMBER,
+    "boolean": _BOOL,
+    "datetime": _DATETIME,
+    "date": _DATE,
+}
+_TYPE_WORDS = {_TEXT: "string", _ID: "id", _NUMBER: "double", _BOOL: "boolean", _DATETIME: "dateTime", _DATE: "date"}
 _NAME_FIELD_TYPES = {"Id": "id", "IsActive": "boolean"}
-_NO_SUCH_COLUMN = ("No such column '{name}' on entity '{entity}'. If you are attempting to use a "
-                   "custom field, be sure to append the '__c' after the custom field name. Please "
-                   "reference your WSDL or the describe call for the appropriate names.")
+_NO_SUCH_COLUMN = (
+    "No such column '{name}' on entity '{entity}'. If you are attempting to use a "
+    "custom field, be sure to append the '__c' after the custom field name. Please "
+    "reference your WSDL or the describe call for the appropriate names."
+)
 
 
 class Path:
@@ -61,11 +70,15 @@ class Executor:
     def _object(self, query):
         sobject = schema.lookup(query.sobject)
         if sobject is None or not can(self.actor, sobject.name, "read"):
-            raise self._error(query.sobject_pos, (
-                f"sObject type '{query.sobject}' is not supported. If you are attempting to use "
-                "a custom object, be sure to append the '__c' after the entity name. Please "
-                "reference your WSDL or the describe call for the appropriate names."),
-                "INVALID_TYPE")
+            raise self._error(
+                query.sobject_pos,
+                (
+                    f"sObject type '{query.sobject}' is not supported. If you are attempting to use "
+                    "a custom object, be sure to append the '__c' after the entity name. Please "
+                    "reference your WSDL or the describe call for the appropriate names."
+                ),
+                "INVALID_TYPE",
+            )
         return sobject
 
     def _select_paths(self, sobject, query):
@@ -84,25 +97,27 @@ class Executor:
         for part in ref.path[:-1]:
             hop = current.relationship(part) if current else None
             if hop is None:
-                raise self._error(ref.pos, (
-                    f"Didn't understand relationship '{part}' in field path. If you are "
-                    "attempting to use a custom relationship, be sure to append the '__r' after "
-                    "the custom relationship name. Please reference your WSDL or the describe "
-                    "call for the appropriate names."), "INVALID_FIELD")
+                raise self._error(
+                    ref.pos,
+                    (
+                        f"Didn't understand relationship '{part}' in field path. If you are "
+                        "attempting to use a custom relationship, be sure to append the '__r' after "
+                        "the custom relationship name. Please reference your WSDL or the describe "
+                        "call for the appropriate names."
+                    ),
+                    "INVALID_FIELD",
+                )
             hops.append(hop)
             current = None if hop.polymorphic else schema.OBJECTS[hop.reference_to[0]]
         name = ref.path[-1]
         if hops and hops[-1].polymorphic:
             match = next((n for n in schema.NAME_OBJECT_FIELDS if n.lower() == name.lower()), None)
             if match is None:
-                raise self._error(ref.pos, _NO_SUCH_COLUMN.format(name=name, entity="Name"),
-                                  "INVALID_FIELD")
-            return Path(hops, schema.Field(match, _NAME_FIELD_TYPES.get(match, "string"), 255),
-                        True)
+                raise self._error(ref.pos, _NO_SUCH_COLUMN.format(name=name, entity="Name"), "INVALID_FIELD")
+            return Path(hops, schema.Field(match, _NAME_FIELD_TYPES.get(match, "string"), 255), True)
         field = current.field(name)
         if field is None:
-            raise self._error(ref.pos, _NO_SUCH_COLUMN.format(name=name, entity=current.name),
-                              "INVALID_FIELD")
+            raise self._error(ref.pos, _NO_SUCH_COLUMN.format(name=name, entity=current.name), "INVALID_FIELD")
         return Path(hops, field, False)
 
     # -- filtering and ordering ------------------------------------------------------------
@@ -113,8 +128,7 @@ class Executor:
         if restriction:
             raise self._error(query.sobject_pos, restriction)
         predicate = self._compile(sobject, query.where) if query.where else (lambda row: True)
-        rows = [row for row in self.store.records(sobject.name, self.include_deleted)
-                if predicate(row)]
+        rows = [row for row in self.store.records(sobject.name, self.include_deleted) if predicate(row)]
         for order in reversed(query.order):
             rows = self._sorted(sobject, rows, order)
         start = query.offset or 0
@@ -124,8 +138,9 @@ class Executor:
     def _sorted(self, sobject, rows, order):
         path = self._resolve(sobject, order.field)
         if not path.final.filterable:
-            raise self._error(order.field.pos, f"field '{path.final.name}' can not be sorted in a "
-                              "query call", "INVALID_FIELD")
+            raise self._error(
+                order.field.pos, f"field '{path.final.name}' can not be sorted in a query call", "INVALID_FIELD"
+            )
         keyed = [(self._comparable(path, self._value(row, path)), row) for row in rows]
         present = [item for item in keyed if item[0] is not None]
         present.sort(key=lambda item: item[0], reverse=order.descending)
@@ -146,8 +161,9 @@ class Executor:
     def _compile_comparison(self, sobject, node: Comparison):
         path = self._resolve(sobject, node.field)
         if not path.final.filterable:
-            raise self._error(node.field.pos, f"field '{path.final.name}' can not be filtered in "
-                              "a query call", "INVALID_FIELD")
+            raise self._error(
+                node.field.pos, f"field '{path.final.name}' can not be filtered in a query call", "INVALID_FIELD"
+            )
         if node.op == "LIKE":
             pattern = _like_regex(node.value)
             return lambda row: _like(pattern, self._value(row, path))
@@ -165,18 +181,21 @@ class Executor:
                 hit = any(_equals(current, operand) for operand in operands)
                 return hit if op in ("IN", "=") else not hit
             return _ordered(current, op, operands[0])
+
         return test
 
     def _semi_join(self, path, node):
         inner = node.value
         if path.kind != _ID or len(inner.fields) != 1 or inner.count:
-            raise self._error(node.pos, "semi join sub-selects must select a single Id or "
-                              "reference field and be compared with an Id or reference field")
+            raise self._error(
+                node.pos,
+                "semi join sub-selects must select a single Id or "
+                "reference field and be compared with an Id or reference field",
+            )
         inner_object, rows = self._matching_rows(inner)
         inner_path = self._resolve(inner_object, inner.fields[0])
         if inner_path.kind != _ID:
-            raise self._error(inner.fields[0].pos, "semi join sub-selects must select a single "
-                              "Id or reference field")
+            raise self._error(inner.fields[0].pos, "semi join sub-selects must select a single Id or reference field")
         return {value for value in (self._value(row, inner_path) for row in rows) if value}
 
     def _operand(self, path, value):
@@ -184,8 +203,7 @@ class Executor:
         if value.kind == "null":
             return ("null", None)
         if value.literal_wildcards:
-            raise self._error(value.pos, "Invalid string literal: \\% and \\_ are only valid in "
-                              "a LIKE expression")
+            raise self._error(value.pos, "Invalid string literal: \\% and \\_ are only valid in a LIKE expression")
         if kind == _TEXT and value.kind == "string":
             return ("value", value.value.casefold())
         if kind == _ID and value.kind == "string":
@@ -193,8 +211,7 @@ class Executor:
                 return ("null", None)  # Salesforce accepts '' for an id and treats it as null
             record_id = ids.normalize(value.value)
             if record_id is None:
-                raise self._error(value.pos, f"invalid ID field: {value.value}",
-                                  "INVALID_QUERY_FILTER_OPERATOR")
+                raise self._error(value.pos, f"invalid ID field: {value.value}", "INVALID_QUERY_FILTER_OPERATOR")
             return ("value", record_id)
         if kind == _NUMBER and value.kind == "number":
             return ("value", value.value)
@@ -207,9 +224,14 @@ class Executor:
         if kind in (_DATETIME, _DATE) and value.kind == "date_literal":
             return ("range",) + _date_range(value.value, kind)
         quoted = "be" if kind in (_TEXT, _ID) else "not be"
-        raise self._error(value.pos, (
-            f"value of filter criterion for field '{path.final.name}' must be of type "
-            f"{_TYPE_WORDS[kind]} and should {quoted} enclosed in quotes"), "INVALID_FIELD")
+        raise self._error(
+            value.pos,
+            (
+                f"value of filter criterion for field '{path.final.name}' must be of type "
+                f"{_TYPE_WORDS[kind]} and should {quoted} enclosed in quotes"
+            ),
+            "INVALID_FIELD",
+        )
 
     # -- values ----------------------------------------------------------------------
 
@@ -252,16 +274,14 @@ class Executor:
                     break
                 if not target.get(hop.relationship_name):
                     type_name = "Name" if hop.polymorphic else hop.reference_to[0]
-                    target[hop.relationship_name] = {
-                        "attributes": attributes(type_name, related["Id"], self.version)}
+                    target[hop.relationship_name] = {"attributes": attributes(type_name, related["Id"], self.version)}
                 target, current = target[hop.relationship_name], related
             else:
                 if path.name_object and path.final.name == "Type":
                     target["Type"] = ids.sobject_of(current["Id"])
                 else:
                     owner = schema.OBJECTS.get(path.hops[-1].reference_to[0]) if path.hops else sobject
-                    target[path.final.name] = content.api_value(owner, path.final.name, current,
-                                                                self.version)
+                    target[path.final.name] = content.api_value(owner, path.final.name, current, self.version)
         return out
 
     def _error(self, pos, message, code="MALFORMED_QUERY"):
@@ -286,11 +306,9 @@ def _ordered(current, op, operand):
         return False
     if operand[0] == "range":
         low, high = operand[1], operand[2]
-        return {"<": current < low, "<=": current < high, ">": current >= high,
-                ">=": current >= low}[op]
+        return {"<": current < low, "<=": current < high, ">": current >= high, ">=": current >= low}[op]
     other = operand[1]
-    return {"<": current < other, "<=": current <= other, ">": current > other,
-            ">=": current >= other}[op]
+    return {"<": current < other, "<=": current <= other, ">": current > other, ">=": current >= other}[op]
 
 
 def _like_regex(value):
@@ -313,7 +331,7 @@ def _like(pattern, value):
 
 def _date_range(literal, kind):
     name, amount = literal
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     start, days = {
         "TODAY": (today, 1),
         "YESTERDAY": (today - timedelta(days=1), 1),
@@ -326,6 +344,6 @@ def _date_range(literal, kind):
         return start.isoformat(), end.isoformat()
 
     def to_stored(day):
-        return values.format_datetime(datetime.combine(day, time(), timezone.utc))
+        return values.format_datetime(datetime.combine(day, time(), UTC))
 
     return to_stored(start), to_stored(end)

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 from ..errors import SalesforceError
 
-_SIMPLE_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t",
-                   "b": "\b", "f": "\f"}
+_SIMPLE_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 _DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?![\dT])")
 _NUMBER_RE = re.compile(r"-?\d+(\.\d+)?")
@@ -39,7 +38,7 @@ def query_error(query, pos, message, code="MALFORMED_QUERY"):
     """Salesforce's query error format: the line, a caret, then Row/Column and the message."""
     line_start = query.rfind("\n", 0, pos) + 1
     line_end = query.find("\n", pos)
-    line = query[line_start:line_end if line_end != -1 else len(query)]
+    line = query[line_start : line_end if line_end != -1 else len(query)]
     row = query.count("\n", 0, pos) + 1
     column = pos - line_start + 1
     text = f"\n{line}\n{' ' * (column - 1)}^\nERROR at Row:{row}:Column:{column}\n{message}"
@@ -65,8 +64,7 @@ def tokenize(query):
 
 
 def _simple(query, pos):
-    for regex, kind in ((_DATETIME_RE, "DATETIME"), (_DATE_RE, "DATE"), (_NUMBER_RE, "NUMBER"),
-                        (_IDENT_RE, "IDENT")):
+    for regex, kind in ((_DATETIME_RE, "DATETIME"), (_DATE_RE, "DATE"), (_NUMBER_RE, "NUMBER"), (_IDENT_RE, "IDENT")):
         match = regex.match(query, pos)
         if match:
             return Token(kind, match.group(0), pos, match.group(0))
@@ -83,17 +81,20 @@ def _string(query, start):
     while pos < len(query):
         char = query[pos]
         if char == "'":
-            text = query[start:pos + 1]
+            text = query[start : pos + 1]
             if len(chars) > MAX_STRING_LITERAL:
                 # The limit is documented; the message wording is a guess.
-                raise query_error(query, start, f"String literal is too long: {len(chars)} "
-                                  f"characters (at most {MAX_STRING_LITERAL} are allowed)")
+                raise query_error(
+                    query,
+                    start,
+                    f"String literal is too long: {len(chars)} characters (at most {MAX_STRING_LITERAL} are allowed)",
+                )
             return Token("STRING", text, start, "".join(chars), literal_wildcards)
         if char != "\\":
             chars.append(char)
             pos += 1
             continue
-        escape = query[pos + 1:pos + 2]
+        escape = query[pos + 1 : pos + 2]
         if escape in _SIMPLE_ESCAPES:
             chars.append(_SIMPLE_ESCAPES[escape])
             pos += 2
@@ -101,11 +102,14 @@ def _string(query, start):
             literal_wildcards.add(len(chars))
             chars.append(escape)
             pos += 2
-        elif escape == "u" and re.fullmatch(r"[0-9A-Fa-f]{4}", query[pos + 2:pos + 6]):
-            chars.append(chr(int(query[pos + 2:pos + 6], 16)))
+        elif escape == "u" and re.fullmatch(r"[0-9A-Fa-f]{4}", query[pos + 2 : pos + 6]):
+            chars.append(chr(int(query[pos + 2 : pos + 6], 16)))
             pos += 6
         else:
-            raise query_error(query, start,
-                              f"Invalid string literal '{query[start + 1:pos + 2]}'. Illegal "
-                              f"character sequence '\\{escape}' in string literal.")
+            raise query_error(
+                query,
+                start,
+                f"Invalid string literal '{query[start + 1 : pos + 2]}'. Illegal "
+                f"character sequence '\\{escape}' in string literal.",
+            )
     raise query_error(query, start, "unexpected token: <EOF>: missing closing quote")

@@ -213,8 +213,7 @@ class _Parser:
             self.advance()
             value = self.value()
             if value.kind != "string":
-                raise query_error(self.text, value.pos, "Invalid LIKE pattern: a string literal "
-                                  "is required")
+                raise query_error(self.text, value.pos, "Invalid LIKE pattern: a string literal is required")
             return Comparison(ref, "LIKE", value, token.pos)
         negated = bool(self.accept_keyword("NOT"))
         if self.token.is_keyword("IN"):

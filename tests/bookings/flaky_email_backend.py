@@ -2,6 +2,7 @@
 then delivers into Django's locmem outbox (in-process) and a folder (for worker processes).
 
 The switch is a file, so a test can flip it for a worker process it started."""
+
 import os
 import smtplib
 from pathlib import Path

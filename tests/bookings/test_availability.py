@@ -23,7 +23,9 @@ def utc(*args) -> datetime:
 
 
 def first_and_last_by_day(slots, zone):
-    return {day: (times[0].strftime("%H:%M"), times[-1].strftime("%H:%M")) for day, times in group_by_local_day(slots, zone)}
+    return {
+        day: (times[0].strftime("%H:%M"), times[-1].strftime("%H:%M")) for day, times in group_by_local_day(slots, zone)
+    }
 
 
 @pytest.mark.parametrize(
@@ -60,7 +62,12 @@ def test_a_window_across_the_spring_forward_gap_offers_only_real_times():
     slots = weekly_slots(windows=night, zone=zone, duration=HALF_HOUR, first_day=date(2025, 3, 30), days=1)
 
     assert [s.astimezone(zone).strftime("%H:%M %Z") for s in slots] == [
-        "00:00 GMT", "00:30 GMT", "02:00 BST", "02:30 BST", "03:00 BST", "03:30 BST",
+        "00:00 GMT",
+        "00:30 GMT",
+        "02:00 BST",
+        "02:30 BST",
+        "03:00 BST",
+        "03:30 BST",
     ]
 
 
@@ -71,7 +78,14 @@ def test_a_window_across_the_fall_back_overlap_offers_each_instant_once():
     slots = weekly_slots(windows=night, zone=zone, duration=HALF_HOUR, first_day=date(2025, 11, 2), days=1)
 
     assert [s.astimezone(zone).strftime("%H:%M %Z") for s in slots] == [
-        "00:00 EDT", "00:30 EDT", "01:00 EDT", "01:30 EDT", "01:00 EST", "01:30 EST", "02:00 EST", "02:30 EST",
+        "00:00 EDT",
+        "00:30 EDT",
+        "01:00 EDT",
+        "01:30 EDT",
+        "01:00 EST",
+        "01:30 EST",
+        "02:00 EST",
+        "02:30 EST",
     ]
     assert len(set(slots)) == len(slots)
 
@@ -97,7 +111,9 @@ def test_link_slots_use_the_owner_zone_for_the_next_14_days_and_skip_the_past(wo
     zone = ZoneInfo("America/New_York")
     assert slots[0] == datetime(2025, 3, 5, 10, 30, tzinfo=zone)  # 10:00 has begun
     assert slots[-1].astimezone(zone).date() == date(2025, 3, 5) + timedelta(days=HORIZON_DAYS - 1)
-    assert {s.astimezone(zone).strftime("%H:%M") for s in slots} <= {f"{h:02}:{m:02}" for h in range(9, 17) for m in (0, 30)}
+    assert {s.astimezone(zone).strftime("%H:%M") for s in slots} <= {
+        f"{h:02}:{m:02}" for h in range(9, 17) for m in (0, 30)
+    }
     assert datetime(2025, 3, 10, 9, 0, tzinfo=zone) in slots  # first Monday after the change
 
 

@@ -1,5 +1,6 @@
 """The mail outbox: rows written with the booking change, sent after commit, retried with
 backoff through a mail server outage, swept when their task was lost."""
+
 from datetime import timedelta
 
 import pytest
@@ -26,7 +27,9 @@ def flaky_mail(settings, tmp_path, monkeypatch):
 
 
 def book(link, slot=0, **extra):
-    return booking_create(link=link, name="Jane Roe", email="jane@example.com", start=link_free_slots(link)[slot], **extra)
+    return booking_create(
+        link=link, name="Jane Roe", email="jane@example.com", start=link_free_slots(link)[slot], **extra
+    )
 
 
 def make_due(email_ids):
@@ -43,9 +46,16 @@ def test_a_booking_writes_one_email_per_recipient_in_its_transaction(link, setti
     invitee, host = BookingEmail.objects.order_by("id")
     start = booking.start_at.astimezone(timezone.get_fixed_timezone(0)).strftime("%a %-d %b %Y")
     assert (invitee.recipient, invitee.to_address, invitee.reply_to, invitee.kind, invitee.state) == (
-        "invitee", "jane@example.com", "member@acme.test", "confirmed", "pending")
+        "invitee",
+        "jane@example.com",
+        "member@acme.test",
+        "confirmed",
+        "pending",
+    )
     assert (host.recipient, host.to_address, host.reply_to) == ("host", "member@acme.test", "jane@example.com")
-    assert invitee.subject.startswith(f"Confirmed: 30 min intro, {start}") and invitee.subject.endswith("(Europe/London)")
+    assert invitee.subject.startswith(f"Confirmed: 30 min intro, {start}") and invitee.subject.endswith(
+        "(Europe/London)"
+    )
     assert " with " not in invitee.subject
     assert f"Reschedule or cancel: https://app.workestra.test/bookings/{booking.uid}/" in invitee.body
     assert booking.uid not in host.body + host.ics  # the host's copy links to the member page
@@ -70,7 +80,11 @@ def test_reschedule_and_cancel_send_an_update_then_a_cancellation(link):
     booking_cancel(booking=Booking.objects.get(), reason="Something came up")
 
     rows = list(BookingEmail.objects.filter(recipient="invitee").order_by("id"))
-    assert [(r.kind, r.ics_method) for r in rows] == [("confirmed", "REQUEST"), ("rescheduled", "REQUEST"), ("cancelled", "CANCEL")]
+    assert [(r.kind, r.ics_method) for r in rows] == [
+        ("confirmed", "REQUEST"),
+        ("rescheduled", "REQUEST"),
+        ("cancelled", "CANCEL"),
+    ]
     assert [f"SEQUENCE:{n}\r\n" in row.ics for n, row in enumerate(rows)] == [True, True, True]
     assert len({line for r in rows for line in r.ics.split("\r\n") if line.startswith("UID:")}) == 1
     assert rows[2].subject.startswith("Cancelled: ") and "Reason:   Something came up" in rows[2].body
@@ -151,7 +165,9 @@ def test_the_sweep_enqueues_due_unleased_rows_only(link, monkeypatch):
 
     assert email_outbox.sweep() == 1
     assert enqueued == [first.pk]
-    BookingEmail.objects.filter(pk=second.pk).update(lease_until=timezone.now() - timedelta(seconds=1))  # its worker died
+    BookingEmail.objects.filter(pk=second.pk).update(
+        lease_until=timezone.now() - timedelta(seconds=1)
+    )  # its worker died
     assert email_outbox.sweep() == 2
 
 
@@ -166,7 +182,9 @@ def test_the_invitee_reads_times_in_the_zone_the_page_showed_them(client, link):
     link.owner.save()
     slot = link_free_slots(link)[0]
 
-    client.post("/book/acme/intro/?tz=Asia/Calcutta", {"name": "Jane", "email": "jane@example.com", "start": slot.isoformat()})
+    client.post(
+        "/book/acme/intro/?tz=Asia/Calcutta", {"name": "Jane", "email": "jane@example.com", "start": slot.isoformat()}
+    )
 
     booking = Booking.objects.get()
     assert booking.invitee_timezone == "Asia/Kolkata"
@@ -183,7 +201,9 @@ def test_support_can_send_waiting_and_failed_emails_again(admin_client, link, mo
     BookingEmail.objects.filter(pk=first.pk).update(state="failed", next_attempt_at=timezone.now() + timedelta(hours=1))
     BookingEmail.objects.filter(pk=second.pk).update(state="sent")
 
-    response = admin_client.post("/admin/bookings/bookingemail/", {"action": "send_again_now", "_selected_action": [first.pk, second.pk]})
+    response = admin_client.post(
+        "/admin/bookings/bookingemail/", {"action": "send_again_now", "_selected_action": [first.pk, second.pk]}
+    )
 
     assert response.status_code == 302
     assert enqueued == [first.pk]

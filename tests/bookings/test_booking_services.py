@@ -32,9 +32,14 @@ def signal_log():
 
         return receive
 
-    receivers = [(sig, listener(name)) for name, sig in [
-        ("confirmed", booking_confirmed), ("rescheduled", booking_rescheduled), ("cancelled", booking_cancelled)
-    ]]
+    receivers = [
+        (sig, listener(name))
+        for name, sig in [
+            ("confirmed", booking_confirmed),
+            ("rescheduled", booking_rescheduled),
+            ("cancelled", booking_cancelled),
+        ]
+    ]
     for sig, receiver in receivers:
         sig.connect(receiver, sender=Booking)
     yield received

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 import pytest
 
 from bookings.models import Booking
@@ -27,13 +29,16 @@ def test_booking_search_finds_by_uid_invitee_and_host(admin_client, link):
 
 
 def test_bookings_are_listed_as_invitee_and_time_not_uid(admin_client, link):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    booking = make_booking(link, name="Jane Roe", start=datetime(2030, 3, 4, 14, 0, tzinfo=timezone.utc))
+    booking = make_booking(link, name="Jane Roe", start=datetime(2030, 3, 4, 14, 0, tzinfo=UTC))
 
     html = admin_client.get("/admin/bookings/booking/").content.decode()
 
-    assert f'<a href="/admin/bookings/booking/{booking.pk}/change/">Jane Roe<br><span class="quiet" style="white-space:nowrap">4 Mar 2030, 14:00 UTC</span></a>' in html
+    assert (
+        f'<a href="/admin/bookings/booking/{booking.pk}/change/">Jane Roe<br><span class="quiet" style="white-space:nowrap">4 Mar 2030, 14:00 UTC</span></a>'
+        in html
+    )
     assert booking.uid not in html
 
 

@@ -1,4 +1,5 @@
 """An invitee books in a real browser: pick a slot, fill in name and email, see the confirmation."""
+
 import re
 from zoneinfo import ZoneInfo
 

@@ -1,5 +1,6 @@
 """Invitee flows in Chromium: Back after booking, confirm before cancelling, the page's actions,
 the device's time zone, unknown links."""
+
 import re
 from pathlib import Path
 

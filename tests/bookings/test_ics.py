@@ -1,4 +1,5 @@
 """bookings.ics: RFC 5545 text, folding and escaping, a stable UID and a growing SEQUENCE."""
+
 from datetime import UTC, datetime
 
 import pytest
@@ -27,7 +28,13 @@ def test_a_confirmed_booking_as_an_invitation(link, settings):
     text = booking_ics(booking=booking, method=Method.REQUEST, page_url=booking.get_public_url())
 
     lines = unfold(text)
-    assert lines[:5] == ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Workestra//Bookings//EN", "CALSCALE:GREGORIAN", "METHOD:REQUEST"]
+    assert lines[:5] == [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Workestra//Bookings//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:REQUEST",
+    ]
     assert lines[-3:] == ["END:VEVENT", "END:VCALENDAR", ""]
     assert field(text, "UID") == f"workestra-booking-{booking.pk}@app.workestra.test"
     assert booking.uid not in field(text, "UID")
@@ -36,9 +43,13 @@ def test_a_confirmed_booking_as_an_invitation(link, settings):
     assert field(text, "DTSTAMP") == booking.changes.get().created_at.strftime("%Y%m%dT%H%M%SZ")
     assert field(text, "STATUS") == "CONFIRMED"
     assert "ORGANIZER;CN=Mia Member:mailto:member@acme.test" in lines
-    assert 'ATTENDEE;CN="Roe, Jane; CEO";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:jane@example.com' in lines
+    assert (
+        'ATTENDEE;CN="Roe, Jane; CEO";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:jane@example.com'
+        in lines
+    )
     assert field(text, "DESCRIPTION") == (
-        f"30 min intro with Mia Member and Roe\\, Jane\\; CEO.\\nDetails: {booking.get_public_url()}")
+        f"30 min intro with Mia Member and Roe\\, Jane\\; CEO.\\nDetails: {booking.get_public_url()}"
+    )
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
     assert "\n" not in text.replace("\r\n", "")
 
@@ -54,7 +65,11 @@ def test_each_change_raises_the_sequence_and_keeps_the_uid(link):
     cancel_text = booking_ics(booking=cancelled, method=Method.CANCEL, page_url="x")
 
     assert (field(moved_text, "UID"), field(moved_text, "SEQUENCE")) == (uid, "1")
-    assert (field(cancel_text, "UID"), field(cancel_text, "SEQUENCE"), field(cancel_text, "STATUS")) == (uid, "2", "CANCELLED")
+    assert (field(cancel_text, "UID"), field(cancel_text, "SEQUENCE"), field(cancel_text, "STATUS")) == (
+        uid,
+        "2",
+        "CANCELLED",
+    )
     assert "METHOD:CANCEL" in unfold(cancel_text)
     assert "Cancelled. Reason: Sick" in field(cancel_text, "DESCRIPTION")
 
@@ -71,7 +86,7 @@ def test_folding_never_splits_a_character_and_unfolds_to_the_line():
 
 
 def test_text_and_parameter_escaping():
-    assert escape_text('a\\b;c,d\r\ne\nf\x00g') == "a\\\\b\\;c\\,d\\ne\\nfg"
+    assert escape_text("a\\b;c,d\r\ne\nf\x00g") == "a\\\\b\\;c\\,d\\ne\\nfg"
     assert param_value("Jane Roe") == "Jane Roe"
     assert param_value('Jane "JR" Roe: CEO') == "\"Jane 'JR' Roe: CEO\""
     assert param_value("Evil\r\nATTENDEE:x") == '"EvilATTENDEE:x"'

@@ -1,4 +1,5 @@
 """Signed-in pages: calendar, links, link edit and its Integrations tab; tenancy on each."""
+
 from datetime import time, timedelta
 
 import pytest
@@ -16,7 +17,9 @@ def formset_data(windows, prefix="availability"):
     rows = [*windows, ("", "", "")]
     data = {f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-INITIAL_FORMS": "0"}
     for i, (weekday, start, end) in enumerate(rows):
-        data.update({f"{prefix}-{i}-weekday": weekday, f"{prefix}-{i}-start_time": start, f"{prefix}-{i}-end_time": end})
+        data.update(
+            {f"{prefix}-{i}-weekday": weekday, f"{prefix}-{i}-start_time": start, f"{prefix}-{i}-end_time": end}
+        )
     return data
 
 
@@ -157,7 +160,10 @@ def test_the_same_slug_in_another_workspace_is_fine(signed_in, other_workspace_o
         ({"title": ""}, "This field is required."),
         ({"duration_minutes": "2"}, "greater than or equal to 5"),
         ({**formset_data([(0, "12:00", "10:00")])}, "must end after it starts"),
-        ({**formset_data([(0, "09:00", "12:00"), (0, "11:00", "13:00")])}, "Two availability windows on Monday overlap"),
+        (
+            {**formset_data([(0, "09:00", "12:00"), (0, "11:00", "13:00")])},
+            "Two availability windows on Monday overlap",
+        ),
     ],
 )
 def test_bad_link_input_is_shown_with_400(signed_in, overrides, message):
@@ -214,7 +220,9 @@ def test_a_member_cannot_edit_someone_elses_link_but_an_admin_can(client, member
     assert client.get(f"/links/{pats_link.pk}/integrations/").status_code == 403
     client.force_login(admin_user)
     assert client.get(f"/links/{pats_link.pk}/edit/").status_code == 200
-    assert client.post(f"/links/{pats_link.pk}/edit/", link_data(slug="pat", title="Edited by admin")).status_code == 302
+    assert (
+        client.post(f"/links/{pats_link.pk}/edit/", link_data(slug="pat", title="Edited by admin")).status_code == 302
+    )
     pats_link.refresh_from_db()
     assert pats_link.title == "Edited by admin" and pats_link.owner == other_member
 

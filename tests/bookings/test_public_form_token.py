@@ -1,4 +1,5 @@
 """The booking form's one-time token: the same rendered form posted twice books once."""
+
 import re
 
 import pytest
@@ -38,7 +39,9 @@ def test_the_token_survives_a_refused_post_and_still_books_once(client, link):
     slot = link_free_slots(link)[0]
     token = rendered_token(client)
 
-    refused = client.post(BOOK_URL, {"name": "", "email": "jane@example.com", "start": slot.isoformat(), "form_token": token})
+    refused = client.post(
+        BOOK_URL, {"name": "", "email": "jane@example.com", "start": slot.isoformat(), "form_token": token}
+    )
     assert refused.status_code == 400
     assert f'name="form_token" value="{token}"' in refused.content.decode()
     client.post(BOOK_URL, {"name": "Jane", "email": "jane@example.com", "start": slot.isoformat(), "form_token": token})
@@ -59,7 +62,9 @@ def test_posts_without_a_token_still_book_each_time(client, link):
 def test_a_token_we_never_issue_is_ignored(client, link):
     slots = link_free_slots(link)[:2]
     for slot in slots:
-        client.post(BOOK_URL, {"name": "Jane", "email": "jane@example.com", "start": slot.isoformat(), "form_token": "x y"})
+        client.post(
+            BOOK_URL, {"name": "Jane", "email": "jane@example.com", "start": slot.isoformat(), "form_token": "x y"}
+        )
     assert Booking.objects.count() == 2
 
 

@@ -1,4 +1,5 @@
 """The invitee's pages: /book/<workspace>/<link>/ and /bookings/<uid>/ (+ reschedule, cancel)."""
+
 import re
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -158,7 +159,9 @@ def test_an_error_page_keeps_what_the_invitee_typed_escaped(client, link):
     assert 'value="&quot;&gt;&lt;img src=x&gt;"' in response.content.decode()
 
 
-@pytest.mark.parametrize("url", ["/book/acme/nope/", "/book/globex/intro/", "/bookings/not-a-real-uid/", "/bookings/%00/"])
+@pytest.mark.parametrize(
+    "url", ["/book/acme/nope/", "/book/globex/intro/", "/bookings/not-a-real-uid/", "/bookings/%00/"]
+)
 def test_unknown_pages_are_404(client, link, url):
     assert client.get(url).status_code == 404
 
@@ -246,7 +249,9 @@ def test_the_signed_in_host_sees_their_own_zone_and_the_panels(client, link):
     link.owner.timezone = "Asia/Kolkata"
     link.owner.save()
     booking = make_booking(link)
-    hooks.booking_panels.append(lambda request, b: hooks.Panel("bookings/_test_panel.html", {"text": f"panel for {b.uid}"}))
+    hooks.booking_panels.append(
+        lambda request, b: hooks.Panel("bookings/_test_panel.html", {"text": f"panel for {b.uid}"})
+    )
     hooks.booking_badges.append(lambda request, bookings: {b.pk: hooks.Badge("In Salesforce", "ok") for b in bookings})
 
     anonymous = client.get(f"/bookings/{booking.uid}/?tz=Europe/Paris").content.decode()
@@ -286,7 +291,9 @@ def test_every_bad_field_is_reported_at_once(client, link):
 @given(
     name=st.text(max_size=300),
     email=st.one_of(st.emails(), st.text(max_size=300)),
-    start=st.one_of(st.datetimes(timezones=st.none() | st.timezones()).map(lambda d: d.isoformat()), st.text(max_size=80)),
+    start=st.one_of(
+        st.datetimes(timezones=st.none() | st.timezones()).map(lambda d: d.isoformat()), st.text(max_size=80)
+    ),
     tz=st.text(max_size=40),
 )
 def test_no_input_makes_the_booking_page_fail(client, link, name, email, start, tz):

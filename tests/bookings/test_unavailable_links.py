@@ -1,4 +1,5 @@
 """Unknown public links get the styled "This link isn't available" page, with DEBUG on too."""
+
 import pytest
 
 from tests.fixtures.factories import make_booking
@@ -30,7 +31,7 @@ def test_an_unknown_public_link_shows_the_styled_page(client, settings, link, ur
 
     html = response.content.decode()
     assert response.status_code == 404
-    assert "<h1 style=\"margin-top:.4rem\">This link isn't available</h1>" in html.replace("&#x27;", "'")
+    assert '<h1 style="margin-top:.4rem">This link isn\'t available</h1>' in html.replace("&#x27;", "'")
     assert "URLconf" not in html and "Traceback" not in html
 
 

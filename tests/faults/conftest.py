@@ -4,6 +4,7 @@ section per database + broker combination).
 The report goes to var/faults_report.md (untracked), so `make test` leaves the checkout as it
 was. `make faults-report` (WORKESTRA_FAULTS_REPORT=bench/faults_report.md) rewrites the
 tracked bench/faults_report.md on purpose, when its figures are to be published."""
+
 import os
 import re
 import shlex
@@ -90,7 +91,9 @@ def fault_workers(celery_worker_process, sfdc_emulator):
     started = []
 
     def start(*, concurrency: int = 2, **env):
-        worker = celery_worker_process(extra_env=harness.fault_worker_env(sfdc_emulator, **env), concurrency=concurrency)
+        worker = celery_worker_process(
+            extra_env=harness.fault_worker_env(sfdc_emulator, **env), concurrency=concurrency
+        )
         worker.restart_args, worker.retired = {"concurrency": concurrency, **env}, False
         started.append(worker)
         return worker
@@ -172,7 +175,9 @@ def _write_report(config, backend: str, table: str) -> None:
     # A fresh var/ report starts from the tracked one, so it still holds the other backends' tables.
     source = REPORT if REPORT.exists() else TRACKED_REPORT
     old = source.read_text() if source.exists() else ""
-    sections = {m.group(1): m.group(0) for m in re.finditer(r"<!-- faults: (.*?) -->\n.*?<!-- faults: \1 -->\n", old, re.DOTALL)}
+    sections = {
+        m.group(1): m.group(0) for m in re.finditer(r"<!-- faults: (.*?) -->\n.*?<!-- faults: \1 -->\n", old, re.DOTALL)
+    }
     sections[backend] = section
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(REPORT_INTRO + "".join(f"\n{sections[name]}" for name in sorted(sections)))

@@ -7,6 +7,7 @@ Protocol: one JSON object per line on stdin ({"path", "data"}: a POST), one JSON
 line on stdout ({"status", "location", "enqueue_failed", "seconds", "body"}). The first line
 written is {"ready": true, "broker": <scheme://host:port>}. Run by faults_harness.BookerProcess.
 """
+
 import json
 import os
 import sys

@@ -9,6 +9,7 @@ as a table and writes to var/faults_report.md (bench/faults_report.md with `make
 It also holds the processes a fault needs: a worker killed with SIGKILL (its whole tree),
 a private redis-server that can be stopped, and a stand-in web process (faults_booker.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,16 @@ RESULTS: list[FaultResult] = []
 HOSTS = ("alice", "bob", "carol", "dave")  # dave has no Salesforce user: the connecting user owns his Events
 # Contacts (one of them duplicated), leads, and strangers (None): every matching path of a push.
 EMAILS = (
-    "jane.roe@globex.com", "peter@initech.com", "art@vandelay.com", "dup@vandelay.com", "gavin@hooli.com",
-    "sam@leadco.example", "Mixed.Case@LeadCo.example", "una@nowhere.example", None, None,
+    "jane.roe@globex.com",
+    "peter@initech.com",
+    "art@vandelay.com",
+    "dup@vandelay.com",
+    "gavin@hooli.com",
+    "sam@leadco.example",
+    "Mixed.Case@LeadCo.example",
+    "una@nowhere.example",
+    None,
+    None,
 )
 UID_IN_URL = re.compile(r"/bookings/([A-Za-z0-9_-]{8,32})/")
 # What an Event's Description links to: the member page, by booking pk (never the invitee's uid URL).
@@ -127,7 +136,11 @@ class BookerProcess:
         self.log_path = log_path
         self.process = subprocess.Popen(
             [sys.executable, str(HERE / "faults_booker.py")],
-            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
         )
         hello = self._read(timeout=60)
         if not hello.get("ready"):
@@ -146,7 +159,9 @@ class BookerProcess:
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
         line = self.process.stdout.readline() if ready else b""
         if not line:
-            raise RuntimeError(f"booker gave no answer within {timeout}s (exit {self.process.poll()})\n{self.log_tail()}")
+            raise RuntimeError(
+                f"booker gave no answer within {timeout}s (exit {self.process.poll()})\n{self.log_tail()}"
+            )
         return json.loads(line)
 
     def log_tail(self) -> str:
@@ -211,7 +226,9 @@ class Workload:
     def create(self) -> str:
         host = self.rng.choice(HOSTS)
         email = self.rng.choice(EMAILS) or f"guest{len(self.order)}@example.org"
-        answer = self._post(f"/book/acme/{host}/", {"name": f"Invitee {len(self.order)}", "email": email, "start": self._slot(host)})
+        answer = self._post(
+            f"/book/acme/{host}/", {"name": f"Invitee {len(self.order)}", "email": email, "start": self._slot(host)}
+        )
         uid = UID_IN_URL.search(answer["location"]).group(1)
         self.order.append(uid)
         self.host_of[uid] = host
@@ -255,7 +272,9 @@ def outbox_summary(connection_id: int) -> dict[str, int]:
     return dict(Counter(SyncOperation.objects.filter(connection_id=connection_id).values_list("state", flat=True)))
 
 
-def wait_settled(connection_id: int, *, timeout: float, allow_waiting: bool = False, logs=lambda: "", tick=lambda: None) -> float:
+def wait_settled(
+    connection_id: int, *, timeout: float, allow_waiting: bool = False, logs=lambda: "", tick=lambda: None
+) -> float:
     """Block until no row is pending, in progress or deferred (nor waiting for a reconnect,
     unless allowed) for a whole second. Returns the monotonic time it first looked settled.
     Fails at once when the connection asks for a reconnect that the test did not expect."""
@@ -277,9 +296,13 @@ def wait_settled(connection_id: int, *, timeout: float, allow_waiting: bool = Fa
         if not allow_waiting:
             connection = SalesforceConnection.objects.get(pk=connection_id)
             if connection.status != SalesforceConnection.Status.CONNECTED:
-                raise AssertionError(f"the connection turned {connection.status}: {connection.last_error} {outbox_summary(connection_id)}\n{logs()}")
+                raise AssertionError(
+                    f"the connection turned {connection.status}: {connection.last_error} {outbox_summary(connection_id)}\n{logs()}"
+                )
         if now > deadline:
-            raise AssertionError(f"the outbox did not settle within {timeout:.0f}s: {outbox_summary(connection_id)}\n{logs()}")
+            raise AssertionError(
+                f"the outbox did not settle within {timeout:.0f}s: {outbox_summary(connection_id)}\n{logs()}"
+            )
         time.sleep(0.2)
 
 
@@ -396,7 +419,9 @@ class FaultRun:
         return self.load
 
     def logs(self) -> str:
-        return "\n".join(f"--- worker {i} ---\n{worker_log_digest(w)}" for i, w in enumerate(self.fault_workers.started))
+        return "\n".join(
+            f"--- worker {i} ---\n{worker_log_digest(w)}" for i, w in enumerate(self.fault_workers.started)
+        )
 
     def supervise(self) -> list[str]:
         """Restart workers that exited on their own (see fault_workers); remember why."""
@@ -407,11 +432,17 @@ class FaultRun:
     def settle(self, *, recovered_at: float, timeout: float = 120, allow_waiting: bool = False) -> float:
         try:
             settled_at = wait_settled(
-                self.team.connection.pk, timeout=timeout, allow_waiting=allow_waiting, logs=self.logs, tick=self.supervise
+                self.team.connection.pk,
+                timeout=timeout,
+                allow_waiting=allow_waiting,
+                logs=self.logs,
+                tick=self.supervise,
             )
         except AssertionError as error:
             if self.load is not None:  # the table shows the failure too
-                self.finish(self.load, drain_seconds=float("nan"), notes=f"did not settle: {str(error).splitlines()[0][:160]}")
+                self.finish(
+                    self.load, drain_seconds=float("nan"), notes=f"did not settle: {str(error).splitlines()[0][:160]}"
+                )
             raise
         return max(0.0, settled_at - recovered_at)
 
@@ -450,7 +481,9 @@ class FaultRun:
 
 def exit_reason(worker) -> str:
     log = worker.log_path.read_text(errors="replace")
-    critical = [line.split("CRITICAL", 1)[1].split("] ", 1)[-1].strip() for line in log.splitlines() if "CRITICAL" in line]
+    critical = [
+        line.split("CRITICAL", 1)[1].split("] ", 1)[-1].strip() for line in log.splitlines() if "CRITICAL" in line
+    ]
     return f"exit {worker.process.returncode}: {critical[-1][:110] if critical else 'no CRITICAL line in its log'}"
 
 
@@ -466,7 +499,9 @@ def adopted_count(team) -> int:
     """Bookings whose Event was created by a request whose answer never arrived, then found."""
     from integrations.salesforce.models import BookingSync
 
-    return BookingSync.objects.filter(workspace=team.workspace, warnings__contains="it was adopted, not duplicated").count()
+    return BookingSync.objects.filter(
+        workspace=team.workspace, warnings__contains="it was adopted, not duplicated"
+    ).count()
 
 
 # ---- processes a fault needs ------------------------------------------------------------------
@@ -491,7 +526,9 @@ def kill_worker_tree(worker) -> list[int]:
         except ProcessLookupError:
             pass
     worker.process.wait(10)
-    wait_for(lambda: not [pid for pid in pids if _alive(pid)], timeout=10, what=f"killed worker processes {pids} to exit")
+    wait_for(
+        lambda: not [pid for pid in pids if _alive(pid)], timeout=10, what=f"killed worker processes {pids} to exit"
+    )
     return pids
 
 
@@ -524,9 +561,23 @@ class PrivateRedis:
     def start(self) -> PrivateRedis:
         log = open(self.workdir / f"redis-{self.port}.log", "ab")  # noqa: SIM115 - the server keeps it
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--dir", str(self.workdir)],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         wait_for(self.answers, timeout=15, what=f"redis-server on port {self.port}")
@@ -547,13 +598,40 @@ class PrivateRedis:
 
 
 # ---- the table --------------------------------------------------------------------------------
-COLUMNS = ("fault", "result", "bookings", "resched", "cancels", "ops", "API calls", "lost", "duplicated", "stale", "drain s", "total s", "notes")
+COLUMNS = (
+    "fault",
+    "result",
+    "bookings",
+    "resched",
+    "cancels",
+    "ops",
+    "API calls",
+    "lost",
+    "duplicated",
+    "stale",
+    "drain s",
+    "total s",
+    "notes",
+)
 
 
 def results_table(results: list[FaultResult]) -> str:
     rows = [
-        (r.fault, "ok" if r.passed else "FAIL", r.bookings, r.reschedules, r.cancels, r.operations, r.api_calls,
-         r.lost, r.duplicated, r.stale, f"{r.drain_seconds:.1f}", f"{r.total_seconds:.1f}", r.notes)
+        (
+            r.fault,
+            "ok" if r.passed else "FAIL",
+            r.bookings,
+            r.reschedules,
+            r.cancels,
+            r.operations,
+            r.api_calls,
+            r.lost,
+            r.duplicated,
+            r.stale,
+            f"{r.drain_seconds:.1f}",
+            f"{r.total_seconds:.1f}",
+            r.notes,
+        )
         for r in sorted(results, key=lambda r: r.fault)
     ]
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]

@@ -1,5 +1,6 @@
 """Fault 7: the org's API allotment runs out (usage near the limit, or REQUEST_LIMIT_EXCEEDED),
 then is reset: pushes defer instead of failing, then drain."""
+
 import time
 
 import faults_harness as harness
@@ -42,8 +43,11 @@ def test_an_exhausted_allotment_defers_pushes_until_it_is_reset(fault_team, faul
     # Then the rows deferred (never failed) and all drained after the reset.
     deferred = SyncAttempt.objects.filter(operation__connection=team.connection, result=SyncOperation.State.DEFERRED)
     deferrals = worker.log_path.read_text(errors="replace").count("salesforce.push.deferred")
-    verdict = run.finish(workload, drain_seconds=drain_seconds,
-                         notes=f"exhausted for {EXHAUSTED_SECONDS}s: {deferrals} deferrals, {deferred.count()} attempts deferred")
+    verdict = run.finish(
+        workload,
+        drain_seconds=drain_seconds,
+        notes=f"exhausted for {EXHAUSTED_SECONDS}s: {deferrals} deferrals, {deferred.count()} attempts deferred",
+    )
     run.assert_clean(verdict)
     assert deferrals >= 2, "the pushes did not keep deferring while the allotment was exhausted"
     assert "failed" not in verdict.states, verdict.states

@@ -6,6 +6,7 @@ worker at it, stops it for the outage and starts it again, empty, on the same po
 REDIS_URL (SQLite + the filesystem broker) the web side's outage is simulated: a booker
 process whose REDIS_URL names a port nothing listens on, so every enqueue fails.
 """
+
 import os
 import shutil
 import time
@@ -39,7 +40,9 @@ def bookers(sfdc_emulator, transactional_db, tmp_path):
     started = []
 
     def start(**env):
-        booker = harness.BookerProcess(worker_env({**sfdc_emulator.env(), **env}), tmp_path / f"booker-{len(started)}.log")
+        booker = harness.BookerProcess(
+            worker_env({**sfdc_emulator.env(), **env}), tmp_path / f"booker-{len(started)}.log"
+        )
         started.append(booker)
         return booker
 
@@ -98,11 +101,12 @@ def test_redis_stopped_while_booking_then_started_loses_nothing(request, fault_t
     # Then every invitee got their page (Workload asserts the 302s), the rows written during the
     # outage were kept and swept, and Salesforce holds exactly what it should.
     verdict = run.finish(
-        workload, drain_seconds=drain_seconds,
+        workload,
+        drain_seconds=drain_seconds,
         notes=f"real redis-server stopped/started; enqueues refused during the outage: {failed_during}, "
-              f"rows waiting when it came back: {waiting} (swept: {swept}), "
-              f"after: {failed_after}; slowest booking POST {workload.slowest_post:.2f}s; "
-              f"workers that died of the broker loss: {len(restarted)}",
+        f"rows waiting when it came back: {waiting} (swept: {swept}), "
+        f"after: {failed_after}; slowest booking POST {workload.slowest_post:.2f}s; "
+        f"workers that died of the broker loss: {len(restarted)}",
     )
     run.assert_clean(verdict)
     assert made == kept == 14
@@ -135,9 +139,10 @@ def test_broker_unreachable_from_the_web_process_loses_nothing(fault_team, fault
     run.settle(recovered_at=time.monotonic(), timeout=60)
 
     verdict = run.finish(
-        workload, drain_seconds=drain_seconds,
+        workload,
+        drain_seconds=drain_seconds,
         notes=f"web process pointed at a dead Redis; enqueues refused: {failed_during}; "
-              f"rows waiting afterwards: {waiting} (swept: {swept}); slowest booking POST {workload.slowest_post:.2f}s",
+        f"rows waiting afterwards: {waiting} (swept: {swept}); slowest booking POST {workload.slowest_post:.2f}s",
     )
     run.assert_clean(verdict)
     assert made == kept == 14

@@ -1,6 +1,7 @@
 """Fault 8: the broker accepts the web process's wake-up tasks and loses them (a Redis failover
 without persistence, a purged queue): the rows look scheduled, and only the sweep's wake-up
 TTL brings them back."""
+
 import time
 from unittest import mock
 
@@ -35,7 +36,10 @@ def test_wake_ups_lost_by_the_broker_are_recovered_by_the_sweep(fault_team, faul
 
     # Then every booking still reached Salesforce once.
     losses = dropped["mock"].call_count
-    verdict = run.finish(workload, drain_seconds=drain_seconds,
-                         notes=f"{losses} wake-up tasks lost; wake-up TTL {WAKE_TTL_SECONDS}s, sweep every 1s")
+    verdict = run.finish(
+        workload,
+        drain_seconds=drain_seconds,
+        notes=f"{losses} wake-up tasks lost; wake-up TTL {WAKE_TTL_SECONDS}s, sweep every 1s",
+    )
     run.assert_clean(verdict)
     assert losses >= 1, "no wake-up was lost: the fault did not fire"

@@ -1,5 +1,6 @@
 """Faults 5 and 6: access tokens expired mid-run; the refresh token revoked mid-run, then a
 reconnect."""
+
 import threading
 import time
 
@@ -75,7 +76,9 @@ def test_access_tokens_expiring_faster_than_a_batch_never_ask_for_a_reconnect(fa
 
     refreshes = token_calls(control, since)
     connection = team.refresh()
-    verdict = run.finish(workload, drain_seconds=drain_seconds, notes=f"{len(expiries)} expiries, {refreshes} token refreshes")
+    verdict = run.finish(
+        workload, drain_seconds=drain_seconds, notes=f"{len(expiries)} expiries, {refreshes} token refreshes"
+    )
     assert connection.status == SalesforceConnection.Status.CONNECTED, connection.last_error
     run.assert_clean(verdict)
     assert refreshes <= len(expiries) + 1
@@ -97,7 +100,9 @@ def test_refresh_token_revoked_mid_run_waits_then_replays_once_after_reconnect(f
     workload.run(32, hooks={11: admin_revokes_access})
     harness.wait_settled(team.connection.pk, timeout=60, allow_waiting=True, logs=run.logs, tick=run.supervise)
     assert team.refresh().status == SalesforceConnection.Status.NEEDS_RECONNECT
-    waiting = SyncOperation.objects.filter(connection=team.connection, state=SyncOperation.State.WAITING_RECONNECT).count()
+    waiting = SyncOperation.objects.filter(
+        connection=team.connection, state=SyncOperation.State.WAITING_RECONNECT
+    ).count()
     assert waiting > 0
     events_while_waiting = len(control.records("Event"))
 
@@ -107,7 +112,10 @@ def test_refresh_token_revoked_mid_run_waits_then_replays_once_after_reconnect(f
     drain_seconds = run.settle(recovered_at=reconnected_at, timeout=60)
 
     # Then every waiting push was replayed, once.
-    verdict = run.finish(workload, drain_seconds=drain_seconds,
-                         notes=f"{waiting} rows waited for the reconnect; {events_while_waiting} Events existed before it")
+    verdict = run.finish(
+        workload,
+        drain_seconds=drain_seconds,
+        notes=f"{waiting} rows waited for the reconnect; {events_while_waiting} Events existed before it",
+    )
     run.assert_clean(verdict)
     assert team.refresh().status == SalesforceConnection.Status.CONNECTED

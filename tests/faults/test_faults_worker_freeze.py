@@ -1,6 +1,7 @@
 """Fault 1b: a worker frozen (SIGSTOP) in the middle of a drain for longer than its lease, then
 resumed. A frozen worker is not a dead one: when it wakes up its lease belongs to another
 drain, and it must not send anything more (a VM pause, a long GC or swap storm look the same)."""
+
 import os
 import re
 import signal
@@ -58,7 +59,12 @@ def test_a_worker_frozen_past_its_lease_sends_nothing_when_it_wakes(fault_team, 
     drain_seconds = run.settle(recovered_at=state["thawed_at"], timeout=90)
 
     # Then the woken worker sent nothing: no Event twice, none lost, none at a stale time.
-    verdict = run.finish(workload, drain_seconds=drain_seconds,
-                         notes=f"frozen {state['thawed_at'] - state['frozen_at']:.0f}s (lease {LEASE_SECONDS}s) during an invitee lookup")
+    verdict = run.finish(
+        workload,
+        drain_seconds=drain_seconds,
+        notes=f"frozen {state['thawed_at'] - state['frozen_at']:.0f}s (lease {LEASE_SECONDS}s) during an invitee lookup",
+    )
     run.assert_clean(verdict)
-    assert "salesforce.drain.lease_lost" in frozen.log_path.read_text(errors="replace"), "the woken drain did not notice it lost its lease"
+    assert "salesforce.drain.lease_lost" in frozen.log_path.read_text(errors="replace"), (
+        "the woken drain did not notice it lost its lease"
+    )

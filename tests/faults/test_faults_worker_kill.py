@@ -1,4 +1,5 @@
 """Fault 1: every worker SIGKILLed while an Event create is in flight, twice."""
+
 import time
 
 import faults_harness as harness
@@ -45,13 +46,21 @@ def test_workers_killed_mid_create_lose_and_duplicate_nothing(fault_team, fault_
 
     # When: bookings flow; all workers are SIGKILLed mid-create, bookings go on with no worker
     # alive, then two new workers start (their sweep finds the rows once the lease expires).
-    workload.run(36, hooks={9: kill_everything_during_a_create, 12: start_replacements,
-                            22: kill_everything_during_a_create, 25: start_replacements})
+    workload.run(
+        36,
+        hooks={
+            9: kill_everything_during_a_create,
+            12: start_replacements,
+            22: kill_everything_during_a_create,
+            25: start_replacements,
+        },
+    )
     drain_seconds = run.settle(recovered_at=time.monotonic(), timeout=120)
 
     # Then: no Event lost, none duplicated, every row in an end state.
     verdict = run.finish(
-        workload, drain_seconds=drain_seconds,
+        workload,
+        drain_seconds=drain_seconds,
         notes=f"killed {sum(kills)} workers in 2 rounds; creates in flight at the kills: {in_flight}; lease {LEASE_SECONDS}s",
     )
     run.assert_clean(verdict)

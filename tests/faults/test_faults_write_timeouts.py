@@ -1,5 +1,6 @@
 """Fault 4: writes that Salesforce applies but whose answer never arrives (the connection is
 dropped, or the answer hangs past the client's timeout), several at a time."""
+
 import time
 
 import faults_harness as harness
@@ -29,6 +30,7 @@ def test_answers_lost_after_commit_duplicate_nothing(fault_team, fault_workers, 
             workload.keep_booking_until(fired, timeout=60, what="the previous timeouts to fire")
             control.set_faults(timeout_after_write={"count": count, "mode": mode, "seconds": 5})
             injected.append(count)
+
         return inject
 
     # When bookings flow and batches of writes lose their answers at several points.
@@ -39,7 +41,10 @@ def test_answers_lost_after_commit_duplicate_nothing(fault_team, fault_workers, 
 
     # Then no Event is duplicated: each unknown outcome was reconciled (adopted, or found gone).
     unknown = SyncAttempt.objects.filter(operation__connection=team.connection, error_code="UNKNOWN_OUTCOME")
-    verdict = run.finish(workload, drain_seconds=drain_seconds,
-                         notes=f"{sum(injected)} writes lost their answer; {unknown.count()} attempts recorded an unknown outcome")
+    verdict = run.finish(
+        workload,
+        drain_seconds=drain_seconds,
+        notes=f"{sum(injected)} writes lost their answer; {unknown.count()} attempts recorded an unknown outcome",
+    )
     run.assert_clean(verdict)
     assert unknown.exists(), "no write met an injected timeout"

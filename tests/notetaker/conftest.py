@@ -1,4 +1,5 @@
 """Recap tests: the webhook secret, and a booking whose invitee Salesforce knows."""
+
 import pytest
 
 from tests.fixtures.factories import make_booking

@@ -1,4 +1,5 @@
 """Helpers for the recap tests: deliveries as the notetaker signs them, a bare connection row."""
+
 import json
 
 from integrations.salesforce.models import SalesforceConnection
@@ -20,7 +21,15 @@ def recap_payload(booking, summary="Jane wants the renewal quote before Friday."
     }
 
 
-def post_recap(client, payload=None, *, raw: bytes | None = None, key: str | None = None, signature: str | None = "sign", secret: str = SECRET):
+def post_recap(
+    client,
+    payload=None,
+    *,
+    raw: bytes | None = None,
+    key: str | None = None,
+    signature: str | None = "sign",
+    secret: str = SECRET,
+):
     """POST a delivery as the notetaker does: the raw body signed with the secret (or the
     `signature` given; None sends no signature header)."""
     body = raw if raw is not None else json.dumps(payload).encode()
@@ -34,8 +43,14 @@ def post_recap(client, payload=None, *, raw: bytes | None = None, key: str | Non
     return client.post(URL, data=body, content_type="application/json", **headers)
 
 
-def make_connection(workspace, *, scope=SalesforceConnection.ObjectScope.EVENTS_AND_NOTES, status=SalesforceConnection.Status.CONNECTED):
+def make_connection(
+    workspace, *, scope=SalesforceConnection.ObjectScope.EVENTS_AND_NOTES, status=SalesforceConnection.Status.CONNECTED
+):
     """A connection row without an org behind it (for tests that never reach Salesforce)."""
     return SalesforceConnection.objects.create(
-        workspace=workspace, status=status, object_scope=scope, instance_url="https://127.0.0.1:1", sf_user_id="005000000000001AAA"
+        workspace=workspace,
+        status=status,
+        object_scope=scope,
+        instance_url="https://127.0.0.1:1",
+        sf_user_id="005000000000001AAA",
     )

@@ -1,5 +1,6 @@
 """The notetaker is a generic app: it never imports a CRM provider; a provider plugs into
 notetaker.hooks. Without one, recaps are still received and shown."""
+
 import ast
 from pathlib import Path
 
@@ -25,7 +26,9 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_no_notetaker_module_imports_integrations():
     offenders = {
-        str(path.relative_to(NOTETAKER.parent)): sorted(name for name in imported_modules(path) if name.split(".")[0] == "integrations")
+        str(path.relative_to(NOTETAKER.parent)): sorted(
+            name for name in imported_modules(path) if name.split(".")[0] == "integrations"
+        )
         for path in NOTETAKER.rglob("*.py")
     }
     assert {path: names for path, names in offenders.items() if names} == {}
@@ -39,7 +42,9 @@ def test_salesforce_registers_itself_as_the_recap_destination():
 
 
 @pytest.mark.django_db
-def test_without_a_crm_recaps_are_stored_and_the_panel_says_why_there_is_no_push(client, booking, member_user, monkeypatch):
+def test_without_a_crm_recaps_are_stored_and_the_panel_says_why_there_is_no_push(
+    client, booking, member_user, monkeypatch
+):
     monkeypatch.setattr(hooks, "recap_destinations", [])
 
     response = post_recap(client, recap_payload(booking))

@@ -1,4 +1,5 @@
 """What a recap looks like as a classic Note: Title ≤ 80 with the date kept, Body ≤ 32,000."""
+
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -39,12 +40,16 @@ def test_a_long_title_is_cut_in_the_middle_and_keeps_the_date(link):
 
 def test_the_body_lists_action_items_with_assignees_and_due_dates(link):
     booking = make_booking(link, name="Jane Roe")
-    recap = make_recap(booking, "  Summary line one.\nLine two.  ", [
-        ("Send the quote", "Alice", date(2026, 4, 3)),
-        ("Call back", "", date(2026, 4, 9)),
-        ("Share the deck", "Bob", None),
-        ("Think about it", "", None),
-    ])
+    recap = make_recap(
+        booking,
+        "  Summary line one.\nLine two.  ",
+        [
+            ("Send the quote", "Alice", date(2026, 4, 3)),
+            ("Call back", "", date(2026, 4, 9)),
+            ("Share the deck", "Bob", None),
+            ("Think about it", "", None),
+        ],
+    )
 
     assert note_body(recap) == (
         "Summary line one.\nLine two.\n\n"

@@ -1,4 +1,5 @@
 """The recap on the booking page: who sees it, escaping, editing, the Push button and its states."""
+
 import html
 import re
 
@@ -18,7 +19,9 @@ HOSTILE = '<script>alert("pwned")</script> Zoë & 日本語 🚀'
 @pytest.fixture
 def recap(client, booking):
     payload = recap_payload(booking, summary=HOSTILE)
-    payload["action_items"].append({"text": "<img src=x onerror=alert(1)>", "assignee": "<b>Bo</b>", "due_date": "2026-04-09"})
+    payload["action_items"].append(
+        {"text": "<img src=x onerror=alert(1)>", "assignee": "<b>Bo</b>", "due_date": "2026-04-09"}
+    )
     assert post_recap(client, payload).status_code == 201
     client.logout()
     return Recap.objects.get(booking=booking)
@@ -72,7 +75,10 @@ def test_events_only_disables_the_button_and_says_why(client, booking, recap, me
 
     assert 'id="recap-push-button" disabled' in text
     assert html.escape(EVENTS_ONLY_REASON) in text
-    assert EVENTS_ONLY_REASON == "Your workspace pushes Events only; an admin can switch to Events + Notes in Salesforce settings."
+    assert (
+        EVENTS_ONLY_REASON
+        == "Your workspace pushes Events only; an admin can switch to Events + Notes in Salesforce settings."
+    )
 
 
 def test_pressing_push_with_events_only_writes_no_row(client, booking, recap, member_user):
@@ -104,7 +110,12 @@ def test_pressing_push_queues_the_recap(client, booking, recap, member_user):
     response = client.post(f"/bookings/{booking.uid}/recap/push/", follow=True)
 
     op = SyncOperation.objects.get()
-    assert (op.kind, op.state, op.connection_id, op.booking_id) == (SyncOperation.Kind.RECAP, State.PENDING, connection.pk, booking.pk)
+    assert (op.kind, op.state, op.connection_id, op.booking_id) == (
+        SyncOperation.Kind.RECAP,
+        State.PENDING,
+        connection.pk,
+        booking.pk,
+    )
     assert "The recap is on its way to Salesforce." in response.content.decode()
     assert "Pending" in panel_of(response.content.decode())
 
@@ -139,10 +150,17 @@ def test_only_the_host_or_an_admin_can_push_or_edit(client, booking, recap, work
 
 
 def add_operation(booking, state, **fields):
-    connection = SalesforceConnection.objects.filter(workspace=booking.workspace).first() or make_connection(booking.workspace)
+    connection = SalesforceConnection.objects.filter(workspace=booking.workspace).first() or make_connection(
+        booking.workspace
+    )
     return SyncOperation.objects.create(
-        workspace=booking.workspace, connection=connection, booking=booking, kind=SyncOperation.Kind.RECAP,
-        trigger=SyncOperation.Trigger.RECAP, state=state, **fields,
+        workspace=booking.workspace,
+        connection=connection,
+        booking=booking,
+        kind=SyncOperation.Kind.RECAP,
+        trigger=SyncOperation.Trigger.RECAP,
+        state=state,
+        **fields,
     )
 
 
@@ -152,9 +170,21 @@ def add_operation(booking, state, **fields):
         (State.PENDING, {}, "Pending"),
         (State.IN_PROGRESS, {}, "Pending"),
         (State.WAITING_RECONNECT, {}, "Waiting for reconnect"),
-        (State.DEFERRED, {"outcome": "Deferred for API limits: TotalRequests Limit exceeded."}, "Deferred for API limits: TotalRequests Limit exceeded."),
-        (State.FAILED, {"error_message": "Title: data value too large: Recap… (max length=80)", "error_code": "STRING_TOO_LONG"}, "Failed: Title: data value too large: Recap… (max length=80)"),
-        (State.SKIPPED, {"outcome": "not pushed: no matching contact or lead"}, "not pushed: no matching contact or lead"),
+        (
+            State.DEFERRED,
+            {"outcome": "Deferred for API limits: TotalRequests Limit exceeded."},
+            "Deferred for API limits: TotalRequests Limit exceeded.",
+        ),
+        (
+            State.FAILED,
+            {"error_message": "Title: data value too large: Recap… (max length=80)", "error_code": "STRING_TOO_LONG"},
+            "Failed: Title: data value too large: Recap… (max length=80)",
+        ),
+        (
+            State.SKIPPED,
+            {"outcome": "not pushed: no matching contact or lead"},
+            "not pushed: no matching contact or lead",
+        ),
     ],
 )
 def test_each_push_state_is_shown(client, booking, recap, member_user, state, fields, expected):
@@ -166,9 +196,15 @@ def test_each_push_state_is_shown(client, booking, recap, member_user, state, fi
 
 
 def test_pushed_shows_the_note_ids(client, booking, recap, member_user):
-    RecapNoteLink.objects.create(recap=recap, target="person", parent_id="003000000000001AAA", note_id="002000000000001AAA")
-    RecapNoteLink.objects.create(recap=recap, target="deal", parent_id="006000000000001AAA", note_id="002000000000002AAA")
-    add_operation(booking, State.PUSHED, sf_ids={"person_note_id": "002000000000001AAA", "deal_note_id": "002000000000002AAA"})
+    RecapNoteLink.objects.create(
+        recap=recap, target="person", parent_id="003000000000001AAA", note_id="002000000000001AAA"
+    )
+    RecapNoteLink.objects.create(
+        recap=recap, target="deal", parent_id="006000000000001AAA", note_id="002000000000002AAA"
+    )
+    add_operation(
+        booking, State.PUSHED, sf_ids={"person_note_id": "002000000000001AAA", "deal_note_id": "002000000000002AAA"}
+    )
     client.force_login(member_user)
 
     text = panel_of(page(client, booking))
@@ -203,7 +239,9 @@ def test_the_host_edits_the_summary_and_action_items(client, booking, recap, mem
     recap.refresh_from_db()
     assert recap.summary == "Edited <em>summary</em>"
     assert recap.source == Recap.Source.EDITED and recap.edited_by == member_user
-    assert [(i.text, i.assignee, str(i.due_date)) for i in recap.action_items.all()] == [("Call Jane", "Mia", "2026-05-01")]
+    assert [(i.text, i.assignee, str(i.due_date)) for i in recap.action_items.all()] == [
+        ("Call Jane", "Mia", "2026-05-01")
+    ]
     assert SyncOperation.objects.count() == 0  # saving is not pushing
 
 
@@ -234,7 +272,9 @@ def test_an_invalid_edit_is_400_and_changes_nothing(client, booking, recap, memb
 def test_support_staff_find_recaps_by_booking_uid(client, booking, recap):
     from workestra.models import User
 
-    RecapNoteLink.objects.create(recap=recap, target="person", parent_id="003000000000001AAA", note_id="002000000000001AAA")
+    RecapNoteLink.objects.create(
+        recap=recap, target="person", parent_id="003000000000001AAA", note_id="002000000000001AAA"
+    )
     add_operation(booking, State.FAILED, error_message="entity is deleted")
     staff = User.objects.create_superuser(email="support@workestra.test", password="x")
     client.force_login(staff)
@@ -244,6 +284,9 @@ def test_support_staff_find_recaps_by_booking_uid(client, booking, recap):
 
     # Listed as invitee + time (not the uid), the Note by its kind and id.
     assert f"{booking.invitee_name}<br>" in listing and f">{booking.uid}<" not in listing and "Failed" in listing
-    assert re.search(r'Contact or lead: (<a href="[^"]+/lightning/r/Note/002000000000001AAA/view"[^>]*>)?Note(</a>)?<br><span class="quiet">002000000000001AAA</span>', listing)
+    assert re.search(
+        r'Contact or lead: (<a href="[^"]+/lightning/r/Note/002000000000001AAA/view"[^>]*>)?Note(</a>)?<br><span class="quiet">002000000000001AAA</span>',
+        listing,
+    )
     assert "Send the renewal quote" in detail and "&lt;script&gt;" in detail and "<script>alert" not in detail
     assert client.get("/admin/notetaker/recap/", {"q": "nomatch"}).context["cl"].result_count == 0

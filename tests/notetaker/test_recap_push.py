@@ -1,4 +1,5 @@
 """Recaps → classic Notes on the emulator: targets, API calls, re-push, faults, reconnect."""
+
 import time
 from zoneinfo import ZoneInfo
 
@@ -28,8 +29,11 @@ def org(team):
 
 def set_scope(team, scope, note_type="classic"):
     connection_update_settings(
-        connection=team.refresh(), object_scope=scope, cancel_behaviour=team.connection.cancel_behaviour,
-        no_match_behaviour=team.connection.no_match_behaviour, note_type=note_type,
+        connection=team.refresh(),
+        object_scope=scope,
+        cancel_behaviour=team.connection.cancel_behaviour,
+        no_match_behaviour=team.connection.no_match_behaviour,
+        note_type=note_type,
     )
 
 
@@ -40,7 +44,9 @@ def booked(team, email="jane.roe@globex.com", name="Jane Roe", slot=0):
     return booking
 
 
-def send_recap(client, booking, summary="Jane wants the renewal quote before Friday.", key="delivery-1", **payload_fields):
+def send_recap(
+    client, booking, summary="Jane wants the renewal quote before Friday.", key="delivery-1", **payload_fields
+):
     response = post_recap(client, recap_payload(booking, summary=summary, **payload_fields), key=key)
     assert response.status_code in (200, 201), response.content
     return response
@@ -267,7 +273,9 @@ def test_a_timeout_after_the_create_was_applied_is_reconciled_not_duplicated(org
 
 def test_a_create_refused_with_503_is_created_on_the_retry(org, client):
     booking = booked(org)
-    org.emulator.control.set_faults(fail={"status": 503, "count": 1, "prefix": "/services/data/v59.0/composite/sobjects"})
+    org.emulator.control.set_faults(
+        fail={"status": 503, "count": 1, "prefix": "/services/data/v59.0/composite/sobjects"}
+    )
 
     send_recap(client, booking)
     org.drain()
@@ -295,8 +303,12 @@ def lost_create(org, client, *, sent_ago: float):
     recap = Recap.objects.get()
     SyncOperation.objects.filter(kind=SyncOperation.Kind.RECAP).delete()
     RecapNoteLink.objects.create(
-        recap=recap, target="person", org_id=org.refresh().org_id, parent_id=JANE,
-        create_sent_at=timezone.now() - timedelta(seconds=sent_ago), create_sent_title=note_title(booking),
+        recap=recap,
+        target="person",
+        org_id=org.refresh().org_id,
+        parent_id=JANE,
+        create_sent_at=timezone.now() - timedelta(seconds=sent_ago),
+        create_sent_title=note_title(booking),
     )
     recap_request_push(recap=recap)
     return booking
@@ -402,7 +414,10 @@ def test_a_permanent_error_fails_with_salesforces_message_verbatim(team, client)
 
     op = recap_op(booking)
     assert op.state == State.FAILED and op.error_kind == "permanent"
-    assert (op.error_code, op.error_message) == ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "entity type cannot be inserted: Note")
+    assert (op.error_code, op.error_message) == (
+        "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+        "entity type cannot be inserted: Note",
+    )
     assert op.outcome == "entity type cannot be inserted: Note" and op.attempts == 1  # verbatim, not retried
     assert live_notes(team) == []
     client.force_login(team.users["alice"])

@@ -1,5 +1,6 @@
 """Recaps → Enhanced Notes (ContentNote + ContentDocumentLink) on the emulator: shape, API calls,
 re-push, deletion in Salesforce, lost answers, late commits and the reconcile window."""
+
 import base64
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +19,12 @@ from tests.notetaker.test_recap_push import booked, recap_op, same_id, send_reca
 pytestmark = [pytest.mark.emulator, pytest.mark.django_db]
 State = SyncOperation.State
 Scope = SalesforceConnection.ObjectScope
-JANE, OPPORTUNITY, SAM, ADMIN = ID["contact:jane"], ID["opportunity:globex_renewal"], ID["lead:sam"], USER_IDS["admin@acme.test"]
+JANE, OPPORTUNITY, SAM, ADMIN = (
+    ID["contact:jane"],
+    ID["opportunity:globex_renewal"],
+    ID["lead:sam"],
+    USER_IDS["admin@acme.test"],
+)
 
 
 @pytest.fixture
@@ -87,11 +93,18 @@ def test_one_enhanced_note_on_the_contact_and_the_deal_in_two_api_calls(org, cli
     assert {rows["person"].attachment_id, rows["deal"].attachment_id} == {link["Id"] for link in links.values()}
     op = recap_op(booking)
     assert op.state == State.PUSHED
-    assert op.sf_ids == {"note_id": note["Id"], "person_link_id": rows["person"].attachment_id, "deal_link_id": rows["deal"].attachment_id}
+    assert op.sf_ids == {
+        "note_id": note["Id"],
+        "person_link_id": rows["person"].attachment_id,
+        "deal_link_id": rows["deal"].attachment_id,
+    }
     assert f"Created Enhanced Note {note['Id']}." in op.outcome and "Opportunity Globex Renewal" in op.outcome
     assert op.api_calls == 2
     client.force_login(org.users["alice"])
-    assert f"Enhanced Note <code>{note['Id']}</code> on contact or lead and deal (opportunity)" in client.get(booking.get_absolute_url()).content.decode()
+    assert (
+        f"Enhanced Note <code>{note['Id']}</code> on contact or lead and deal (opportunity)"
+        in client.get(booking.get_absolute_url()).content.decode()
+    )
 
 
 def test_a_lead_gets_one_note_linked_to_the_lead_only(org, client):
@@ -181,10 +194,15 @@ def test_a_lost_answer_is_reconciled_by_title_creator_and_the_marker_in_the_cont
         ("POST", "composite/"),  # bring it up to date
     ]
     rows = {row.target: row for row in RecapNoteLink.objects.all()}
-    assert {rows["person"].attachment_id, rows["deal"].attachment_id} == {link["Id"] for link in links_of(org, note["Id"]).values()}
+    assert {rows["person"].attachment_id, rows["deal"].attachment_id} == {
+        link["Id"] for link in links_of(org, note["Id"]).values()
+    }
     op = recap_op(booking)
     assert op.state == State.PUSHED and op.attempts == 2
-    assert f"An earlier attempt had created Enhanced Note {note['Id']} without an answer reaching Workestra; it was adopted, not duplicated." in op.warnings
+    assert (
+        f"An earlier attempt had created Enhanced Note {note['Id']} without an answer reaching Workestra; it was adopted, not duplicated."
+        in op.warnings
+    )
 
 
 def lose_the_next_write(monkeypatch):
@@ -195,7 +213,9 @@ def lose_the_next_write(monkeypatch):
     def composite(self, subrequests, **kwargs):
         if not state["lost"] and any(sub["method"] != "GET" for sub in subrequests):
             state["lost"] = True
-            raise UnknownOutcomeError("No answer from Salesforce after the request was sent: ReadTimeout", code="UNKNOWN_OUTCOME")
+            raise UnknownOutcomeError(
+                "No answer from Salesforce after the request was sent: ReadTimeout", code="UNKNOWN_OUTCOME"
+            )
         return real(self, subrequests, **kwargs)
 
     monkeypatch.setattr(SalesforceClient, "composite", composite)
@@ -206,15 +226,21 @@ def commit_late(team, booking):
     from integrations.salesforce.content_notes import note_content
     from integrations.salesforce.notes import note_title
 
-    note_id = team.emulator.control.create_record("ContentNote", {"Title": note_title(booking), "Content": note_content(booking.recap)})
+    note_id = team.emulator.control.create_record(
+        "ContentNote", {"Title": note_title(booking), "Content": note_content(booking.recap)}
+    )
     for parent in (JANE, OPPORTUNITY):
-        team.emulator.control.create_record("ContentDocumentLink", {"ContentDocumentId": note_id, "LinkedEntityId": parent, "ShareType": "V"})
+        team.emulator.control.create_record(
+            "ContentDocumentLink", {"ContentDocumentId": note_id, "LinkedEntityId": parent, "ShareType": "V"}
+        )
     return note_id
 
 
 def test_within_the_window_a_late_commit_is_waited_for_and_adopted_never_duplicated(org, client, settings, monkeypatch):
     settings.SALESFORCE_RECONCILE_WINDOW_SECONDS = 600
-    settings.SALESFORCE_RETRY_BASE_SECONDS = settings.SALESFORCE_RETRY_MAX_SECONDS = 60  # retries only when the test says
+    settings.SALESFORCE_RETRY_BASE_SECONDS = settings.SALESFORCE_RETRY_MAX_SECONDS = (
+        60  # retries only when the test says
+    )
     booking = booked(org)
     lose_the_next_write(monkeypatch)
     send_recap(client, booking)
@@ -249,7 +275,11 @@ def test_after_the_window_a_create_that_never_committed_is_sent(org, client, set
     org.drain()
 
     [note] = notes(org)
-    assert counted_calls(org) == [("GET", "query/"), ("POST", "composite/"), ("POST", "composite/")]  # look, lookup, create
+    assert counted_calls(org) == [
+        ("GET", "query/"),
+        ("POST", "composite/"),
+        ("POST", "composite/"),
+    ]  # look, lookup, create
     assert set(links_of(org, note["Id"])) == {JANE[:15], OPPORTUNITY[:15]}
     assert recap_op(booking).state == State.PUSHED
 
@@ -314,7 +344,9 @@ def test_reconcile_fetches_only_unknown_candidates_with_the_same_title(org, clie
 def test_a_classic_note_whose_owner_became_inactive_goes_in_owned_by_the_connecting_user(team, client):
     set_scope(team, Scope.EVENTS_AND_NOTES, note_type="classic")
     booking = booked(team)
-    team.emulator.control.update_record("User", USER_IDS["alice@acme.test"], {"IsActive": False})  # the cache still says active
+    team.emulator.control.update_record(
+        "User", USER_IDS["alice@acme.test"], {"IsActive": False}
+    )  # the cache still says active
 
     send_recap(client, booking)
     team.drain()
@@ -323,4 +355,7 @@ def test_a_classic_note_whose_owner_became_inactive_goes_in_owned_by_the_connect
     assert owners == {ADMIN} and len(team.emulator.control.records("Note")) == 2
     op = recap_op(booking)
     assert op.state == State.PUSHED
-    assert "The host's Salesforce user is inactive; the Note on the contact or lead is owned by the connecting user (admin@acme.test)." in op.warnings
+    assert (
+        "The host's Salesforce user is inactive; the Note on the contact or lead is owned by the connecting user (admin@acme.test)."
+        in op.warnings
+    )

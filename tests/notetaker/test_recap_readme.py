@@ -1,5 +1,6 @@
 """The README's recap example, run verbatim against a live server, and what the webhook says
 when a shell variable holding two lines breaks the request's headers."""
+
 import re
 import shutil
 import subprocess
@@ -16,7 +17,9 @@ from tests.notetaker.recap_support import SECRET
 ROOT = Path(__file__).resolve().parents[2]
 SNIPPET = ROOT / "notetaker" / "README-snippet.md"
 README = ROOT / "README.md"
-needs_tools = pytest.mark.skipif(not (shutil.which("curl") and shutil.which("openssl")), reason="needs curl and openssl")
+needs_tools = pytest.mark.skipif(
+    not (shutil.which("curl") and shutil.which("openssl")), reason="needs curl and openssl"
+)
 
 
 def shell_blocks(path: Path) -> list[str]:
@@ -29,7 +32,9 @@ def readme_recap_block() -> str:
 
 
 def run_bash(script: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def recap_env(live_server) -> dict:
@@ -53,7 +58,9 @@ def test_the_readme_block_runs_verbatim_and_posts_a_signed_recap(live_server, li
     assert again.stdout == first.stdout  # the same Idempotency-Key: a replay
     recap = Recap.objects.get(booking=booking)
     assert recap.summary == "Jane wants the renewal quote before Friday."
-    assert [(i.text, i.assignee, str(i.due_date)) for i in recap.action_items.all()] == [("Send the renewal quote", "Alice", "2026-04-03")]
+    assert [(i.text, i.assignee, str(i.due_date)) for i in recap.action_items.all()] == [
+        ("Send the renewal quote", "Alice", "2026-04-03")
+    ]
 
 
 def test_the_notetaker_snippet_says_what_the_readme_says():
@@ -68,10 +75,15 @@ def test_a_two_line_booking_uid_gets_an_answer_naming_the_line_break(live_server
     """What `manage.py shell -c` did on Django 5.2: "N objects imported automatically" first."""
     booking = make_booking(link)
     post = readme_recap_block().split("\n", 1)[1]
-    env = {**recap_env(live_server), "BOOKING_UID": f"28 objects imported automatically (use -v 2 for details).\n\n{booking.uid}"}
+    env = {
+        **recap_env(live_server),
+        "BOOKING_UID": f"28 objects imported automatically (use -v 2 for details).\n\n{booking.uid}",
+    }
 
     result = run_bash(post, env)
 
-    assert '"error": "Missing X-Workestra-Signature header, and the body is empty: the request' in result.stdout, result.stdout
+    assert '"error": "Missing X-Workestra-Signature header, and the body is empty: the request' in result.stdout, (
+        result.stdout
+    )
     assert "contains a line break" in result.stdout
     assert not Recap.objects.exists()

@@ -1,4 +1,5 @@
 """POST /api/notetaker/recaps/: signature, validation, idempotency, and the outbox row it writes."""
+
 import json
 
 import pytest
@@ -119,7 +120,9 @@ def test_the_same_delivery_twice_stores_one_recap_and_answers_the_same(client, b
     assert SyncOperation.objects.filter(kind=SyncOperation.Kind.RECAP).count() == 1
 
 
-@pytest.mark.parametrize("extra", [{"recap_id": "rec_123"}, {"recap_id": 123}, {}], ids=["recap_id", "numeric recap_id", "no key"])
+@pytest.mark.parametrize(
+    "extra", [{"recap_id": "rec_123"}, {"recap_id": 123}, {}], ids=["recap_id", "numeric recap_id", "no key"]
+)
 def test_a_redelivered_body_without_a_header_key_is_a_replay_too(client, booking, extra):
     first = post_recap(client, recap_payload(booking, **extra))
     again = post_recap(client, recap_payload(booking, **extra))
@@ -152,7 +155,9 @@ def test_a_newer_delivery_updates_the_recap_and_queues_another_push(client, book
     assert response.json()["created"] is False and response.json()["changed"] is True
     recap = Recap.objects.get()
     assert recap.summary == "Revised: Jane needs the quote by Thursday."
-    assert [(i.text, i.assignee, str(i.due_date)) for i in recap.action_items.all()] == [("Send the quote by Thursday", "Alice", "2026-04-02")]
+    assert [(i.text, i.assignee, str(i.due_date)) for i in recap.action_items.all()] == [
+        ("Send the quote by Thursday", "Alice", "2026-04-02")
+    ]
     assert recap.content_changed_at > first_change
     assert SyncOperation.objects.filter(kind=SyncOperation.Kind.RECAP).count() == 2
 
@@ -194,17 +199,47 @@ MALFORMED = {
     "blank summary": ({"booking_uid": "@uid", "summary": "  \n "}, "summary must not be empty"),
     "NUL in summary": ({"booking_uid": "@uid", "summary": "a\u0000b"}, "NUL"),
     "lone surrogate": (b'{"booking_uid": "@uid", "summary": "bad \\ud800 char"}', "lone surrogate"),
-    "action_items not a list": ({"booking_uid": "@uid", "summary": "Hi", "action_items": "call Jane"}, "action_items must be a list"),
-    "action item not an object": ({"booking_uid": "@uid", "summary": "Hi", "action_items": ["call Jane"]}, "action_items[0] must be an object"),
-    "action item without text": ({"booking_uid": "@uid", "summary": "Hi", "action_items": [{"assignee": "Al"}]}, "action_items[0].text is required"),
-    "numeric assignee": ({"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": "x", "assignee": 5}]}, "action_items[0].assignee must be"),
-    "impossible due date": ({"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": "x", "due_date": "2026-13-01"}]}, "not a date as YYYY-MM-DD"),
-    "due date in words": ({"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": "x", "due_date": "tomorrow"}]}, "not a date as YYYY-MM-DD"),
-    "due date with a time": ({"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": "x", "due_date": "2026-04-03T10:00"}]}, "not a date"),
-    "numeric due date": ({"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": "x", "due_date": 20260403}]}, "due_date must be a date"),
-    "too many action items": ({"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": f"item {n}"} for n in range(101)]}, "101 items; the limit is 100"),
+    "action_items not a list": (
+        {"booking_uid": "@uid", "summary": "Hi", "action_items": "call Jane"},
+        "action_items must be a list",
+    ),
+    "action item not an object": (
+        {"booking_uid": "@uid", "summary": "Hi", "action_items": ["call Jane"]},
+        "action_items[0] must be an object",
+    ),
+    "action item without text": (
+        {"booking_uid": "@uid", "summary": "Hi", "action_items": [{"assignee": "Al"}]},
+        "action_items[0].text is required",
+    ),
+    "numeric assignee": (
+        {"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": "x", "assignee": 5}]},
+        "action_items[0].assignee must be",
+    ),
+    "impossible due date": (
+        {"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": "x", "due_date": "2026-13-01"}]},
+        "not a date as YYYY-MM-DD",
+    ),
+    "due date in words": (
+        {"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": "x", "due_date": "tomorrow"}]},
+        "not a date as YYYY-MM-DD",
+    ),
+    "due date with a time": (
+        {"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": "x", "due_date": "2026-04-03T10:00"}]},
+        "not a date",
+    ),
+    "numeric due date": (
+        {"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": "x", "due_date": 20260403}]},
+        "due_date must be a date",
+    ),
+    "too many action items": (
+        {"booking_uid": "@uid", "summary": "Hi", "action_items": [{"text": f"item {n}"} for n in range(101)]},
+        "101 items; the limit is 100",
+    ),
     "object recap_id": ({"booking_uid": "@uid", "summary": "Hi", "recap_id": {"id": 1}}, "recap_id must be"),
-    "summary over the limit": ({"booking_uid": "@uid", "summary": "x" * (SUMMARY_MAX_CHARS + 1)}, "the limit is 100,000"),
+    "summary over the limit": (
+        {"booking_uid": "@uid", "summary": "x" * (SUMMARY_MAX_CHARS + 1)},
+        "the limit is 100,000",
+    ),
 }
 
 
@@ -244,7 +279,9 @@ def test_an_oversized_request_is_413(client, booking, settings):
 def test_unicode_and_html_are_stored_as_sent(client, booking):
     summary = '<script>alert("x")</script> <b>Zoë</b> & 日本語 — “quotes” 🚀\nline two'
     payload = recap_payload(booking, summary=summary)
-    payload["action_items"] = [{"text": "<img src=x onerror=alert(1)> call Zoë", "assignee": "Ünal <ops>", "due_date": None}]
+    payload["action_items"] = [
+        {"text": "<img src=x onerror=alert(1)> call Zoë", "assignee": "Ünal <ops>", "due_date": None}
+    ]
 
     assert post_recap(client, payload).status_code == 201
 
@@ -265,7 +302,11 @@ def test_with_events_and_notes_the_recap_is_queued_in_the_same_write(client, boo
     assert response.json()["salesforce"] == "queued"
     op = SyncOperation.objects.get()
     assert (op.kind, op.trigger, op.state, op.booking_id, op.connection_id) == (
-        SyncOperation.Kind.RECAP, SyncOperation.Trigger.RECAP, SyncOperation.State.PENDING, booking.pk, connection.pk,
+        SyncOperation.Kind.RECAP,
+        SyncOperation.Trigger.RECAP,
+        SyncOperation.State.PENDING,
+        booking.pk,
+        connection.pk,
     )
 
 
@@ -363,7 +404,9 @@ def test_a_signature_with_a_line_break_is_named_as_such():
         verify_signature(b"{}", "sha256=" + "0" * 64 + "\nX-Other: 1", SECRET)
 
     assert (caught.value.status, caught.value.message) == (
-        401, "Malformed X-Workestra-Signature header: it contains a line break; send one line, sha256=<64 hex digits>.")
+        401,
+        "Malformed X-Workestra-Signature header: it contains a line break; send one line, sha256=<64 hex digits>.",
+    )
 
 
 def test_no_signature_and_no_body_says_the_headers_ended_early(client):

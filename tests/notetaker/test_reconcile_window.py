@@ -1,5 +1,6 @@
 """The window rule for lost creates, shared by Events and Notes (integrations.salesforce.reconcile):
 within SALESFORCE_RECONCILE_WINDOW_SECONDS of sending, a retry only looks; after it, it may create."""
+
 from datetime import timedelta
 
 from django.utils import timezone
@@ -34,4 +35,7 @@ def test_the_waiting_outcome_names_the_note_and_says_until_when(settings):
 
     message = reconcile.waiting_message(sent, record="note")
 
-    assert "no note has appeared yet" in message and "until " + f"{sent + timedelta(seconds=900):%Y-%m-%d} 10:15:00 UTC" in message
+    assert (
+        "no note has appeared yet" in message
+        and "until " + f"{sent + timedelta(seconds=900):%Y-%m-%d} 10:15:00 UTC" in message
+    )

@@ -1,4 +1,5 @@
 """Every routing test gets its own owner-lookup cache key space."""
+
 import uuid
 
 import pytest

@@ -1,6 +1,6 @@
 """Routing-form helpers shared by the routing tests."""
-import re
 
+import re
 
 from routing import services
 from routing.models import Question, Route
@@ -21,7 +21,9 @@ def save_form(workspace, *, routes, fallback, slug="talk", name="Talk to us", qu
         last = RouteSpec(Action.MESSAGE, message=fallback, is_fallback=True)
     else:
         last = RouteSpec(Action.BOOKING_LINK, link_id=fallback.pk, is_fallback=True)
-    return services.form_save(workspace=workspace, name=name, slug=slug, questions=list(questions), routes=[*routes, last])
+    return services.form_save(
+        workspace=workspace, name=name, slug=slug, questions=list(questions), routes=[*routes, last]
+    )
 
 
 def sf_route(*conditions: ConditionSpec) -> RouteSpec:
@@ -41,8 +43,6 @@ def page_token(client, url) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
 
 
-
-
 def builder_data(*, name="Talk to us", slug="talk", questions=(), routes=(), fallback=None) -> dict:
     """POST data for the builder page: details, the two formsets and the fallback."""
     data = {"name": name, "slug": slug}
@@ -53,8 +53,12 @@ def builder_data(*, name="Talk to us", slug="talk", questions=(), routes=(), fal
 
 
 def _formset(prefix: str, rows: list[dict]) -> dict:
-    data = {f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-INITIAL_FORMS": "0",
-            f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"}
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
     for index, row in enumerate(rows):
         for key, value in row.items():
             if value is True:

@@ -1,4 +1,5 @@
 """Django admin: forms with questions and routes inline; submissions read-only with filters."""
+
 import pytest
 
 from routing.models import Submission
@@ -39,7 +40,10 @@ def test_submissions_are_listed_filtered_and_searched(admin_client, client, form
 
     listing = admin_client.get("/admin/routing/submission/", {"q": "findme"}).content.decode()
     assert "findme@example.com" in listing and "other@example.com" not in listing
-    filtered = admin_client.get("/admin/routing/submission/", {"used_fallback__exact": "1", "route_action__exact": "salesforce_lookup", "form__id__exact": form.pk})
+    filtered = admin_client.get(
+        "/admin/routing/submission/",
+        {"used_fallback__exact": "1", "route_action__exact": "salesforce_lookup", "form__id__exact": form.pk},
+    )
     assert filtered.status_code == 200
     detail = admin_client.get(f"/admin/routing/submission/{submission.pk}/change/")
     assert detail.status_code == 200 and "Salesforce is not connected" in detail.content.decode()

@@ -1,4 +1,5 @@
 """An invitee answers the routing form in a real browser and lands on their Salesforce owner's page."""
+
 import re
 
 import pytest
@@ -53,4 +54,8 @@ def test_an_admin_builds_a_form_then_reads_its_submissions(page, live_server, te
     page.get_by_role("link", name="Submissions").click()
     page.locator("td.why summary").click()  # the short why; the whole explanation one click away
     page.screenshot(path=str(tmp_path / "4-submissions.png"), full_page=True)
-    assert page.locator("td.why details p").first.get_by_text("fallback: no contact, unconverted lead or account in Salesforce matches", exact=False).is_visible()
+    assert (
+        page.locator("td.why details p")
+        .first.get_by_text("fallback: no contact, unconverted lead or account in Salesforce matches", exact=False)
+        .is_visible()
+    )

@@ -1,4 +1,5 @@
 """The admin pages: list, build, edit, submissions. Members get 403; other workspaces 404."""
+
 import pytest
 
 from bookings.models import BookingLink
@@ -22,15 +23,23 @@ def admin_client(client, admin_user):
 
 @pytest.fixture
 def links(admin_user, member_user):
-    return {"admin": make_link(admin_user, slug="ada", title="Ada's intro", is_default=True),
-            "member": make_link(member_user, slug="mia", title="Mia's intro", is_default=True)}
+    return {
+        "admin": make_link(admin_user, slug="ada", title="Ada's intro", is_default=True),
+        "member": make_link(member_user, slug="mia", title="Mia's intro", is_default=True),
+    }
 
 
 def test_an_admin_builds_a_form_with_routes_and_a_fallback(admin_client, workspace, links):
     data = builder_data(
         questions=QUESTIONS,
         routes=[
-            {"question_1": "region", "operator_1": "any_of", "value_1": "EMEA, APAC", "action": "booking_link", "link": links["member"].pk},
+            {
+                "question_1": "region",
+                "operator_1": "any_of",
+                "value_1": "EMEA, APAC",
+                "action": "booking_link",
+                "link": links["member"].pk,
+            },
             {"action": "salesforce_lookup"},
             {},  # the empty extra row is ignored
         ],
@@ -47,7 +56,13 @@ def test_an_admin_builds_a_form_with_routes_and_a_fallback(admin_client, workspa
         ("region", "single_choice", False, ["EMEA", "Americas", "APAC"]),
     ]
     assert [(r.position, r.action, r.link_id, r.conditions, r.is_fallback) for r in form.routes.all()] == [
-        (1, "booking_link", links["member"].pk, [{"question": "region", "operator": "any_of", "value": "EMEA, APAC"}], False),
+        (
+            1,
+            "booking_link",
+            links["member"].pk,
+            [{"question": "region", "operator": "any_of", "value": "EMEA, APAC"}],
+            False,
+        ),
         (2, "salesforce_lookup", None, [], False),
         (3, "message", None, [], True),
     ]
@@ -67,12 +82,19 @@ def test_a_form_without_a_fallback_is_not_saved(admin_client, links):
 
 def test_a_foreign_link_is_refused(admin_client, links, other_workspace_member):
     foreign = make_link(other_workspace_member, slug="theirs", is_default=True)
-    data = builder_data(questions=QUESTIONS, routes=[{"action": "booking_link", "link": foreign.pk}], fallback={"action": "booking_link", "link": foreign.pk})
+    data = builder_data(
+        questions=QUESTIONS,
+        routes=[{"action": "booking_link", "link": foreign.pk}],
+        fallback={"action": "booking_link", "link": foreign.pk},
+    )
 
     response = admin_client.post("/routing/new/", data)
 
     assert response.status_code == 400
-    assert response.content.decode().count("That booking link was deleted or isn&#x27;t in this workspace; pick another.") == 2
+    assert (
+        response.content.decode().count("That booking link was deleted or isn&#x27;t in this workspace; pick another.")
+        == 2
+    )
     assert not RoutingForm.objects.exists()
 
 
@@ -82,23 +104,40 @@ def test_a_route_whose_link_was_deleted_is_flagged_and_must_be_fixed(admin_clien
 
     page = admin_client.get(f"/routing/{form.pk}/edit/")
 
-    assert "Route 1 points at a booking link that was deleted; until you pick another, invitees go to the fallback." in page.content.decode()
+    assert (
+        "Route 1 points at a booking link that was deleted; until you pick another, invitees go to the fallback."
+        in page.content.decode()
+    )
     data = builder_data(
-        questions=[{"label": q.label, "key": q.key, "kind": q.kind, "required": q.required} for q in form.questions.all()],
+        questions=[
+            {"label": q.label, "key": q.key, "kind": q.kind, "required": q.required} for q in form.questions.all()
+        ],
         routes=[{"action": "booking_link", "link": ""}],
         fallback={"action": "booking_link", "link": links["admin"].pk},
     )
     response = admin_client.post(f"/routing/{form.pk}/edit/", data)
     assert response.status_code == 400
-    assert "Route 1 goes to a booking link: pick one (the link it used may have been deleted)." in response.content.decode()
+    assert (
+        "Route 1 goes to a booking link: pick one (the link it used may have been deleted)."
+        in response.content.decode()
+    )
 
 
 def test_editing_replaces_questions_and_routes(admin_client, workspace, links):
     form = save_form(workspace, routes=[sf_route()], fallback=links["admin"])
     data = builder_data(
-        name="Sales", slug="sales",
+        name="Sales",
+        slug="sales",
         questions=[{"label": "Email", "kind": "email", "required": True}, {"label": "Company size"}],
-        routes=[{"question_1": "company_size", "operator_1": "contains", "value_1": "big", "action": "message", "message": "Call us."}],
+        routes=[
+            {
+                "question_1": "company_size",
+                "operator_1": "contains",
+                "value_1": "big",
+                "action": "message",
+                "message": "Call us.",
+            }
+        ],
         fallback={"action": "booking_link", "link": links["member"].pk},
     )
 
@@ -114,7 +153,11 @@ def test_editing_replaces_questions_and_routes(admin_client, workspace, links):
 def test_the_edit_page_shows_the_saved_form(admin_client, workspace, links):
     from routing.rules import ConditionSpec
 
-    form = save_form(workspace, routes=[link_route(links["member"], ConditionSpec("company", "contains", "globex"))], fallback="Thanks!")
+    form = save_form(
+        workspace,
+        routes=[link_route(links["member"], ConditionSpec("company", "contains", "globex"))],
+        fallback="Thanks!",
+    )
 
     html = admin_client.get(f"/routing/{form.pk}/edit/").content.decode()
 
@@ -124,7 +167,11 @@ def test_the_edit_page_shows_the_saved_form(admin_client, workspace, links):
 
 
 def test_a_condition_needs_a_question_and_a_value(admin_client, links):
-    data = builder_data(questions=QUESTIONS, routes=[{"value_1": "EMEA", "action": "salesforce_lookup"}], fallback={"action": "message", "message": "x"})
+    data = builder_data(
+        questions=QUESTIONS,
+        routes=[{"value_1": "EMEA", "action": "salesforce_lookup"}],
+        fallback={"action": "message", "message": "x"},
+    )
 
     response = admin_client.post("/routing/new/", data)
 

@@ -1,4 +1,5 @@
 """The demo's "contact-sales" form (SPEC §6)."""
+
 import pytest
 
 from routing.demo import seed_contact_sales_form
@@ -13,12 +14,21 @@ def test_the_demo_form_looks_up_salesforce_and_falls_back_to_alice():
 
     form = seed_contact_sales_form(workspace)
 
-    assert (form.name, form.slug, form.get_public_path()) == ("Talk to sales", "contact-sales", "/forms/acme/contact-sales/")
+    assert (form.name, form.slug, form.get_public_path()) == (
+        "Talk to sales",
+        "contact-sales",
+        "/forms/acme/contact-sales/",
+    )
     assert [(q.key, q.kind, q.required) for q in form.questions.all()] == [
-        ("name", "short_text", False), ("email", "email", True), ("company", "short_text", True),
+        ("name", "short_text", False),
+        ("email", "email", True),
+        ("company", "short_text", True),
     ]
     routes = list(form.routes.select_related("link__owner"))
-    assert [(r.action, r.is_fallback, r.conditions) for r in routes] == [("salesforce_lookup", False, []), ("booking_link", True, [])]
+    assert [(r.action, r.is_fallback, r.conditions) for r in routes] == [
+        ("salesforce_lookup", False, []),
+        ("booking_link", True, []),
+    ]
     assert routes[1].link.owner.email == "alice@acme.test" and routes[1].link.is_default
 
 

@@ -1,6 +1,7 @@
 """The routing form editor in Chromium: only the chosen action's fields show, rows are added
 without a round trip, and without JavaScript everything still shows and saves. The
 submissions page keeps its "why" to one line with the detail one click away."""
+
 import os
 import re
 from pathlib import Path
@@ -97,7 +98,9 @@ def test_without_javascript_every_field_shows_and_save_adds_a_row(browser, live_
 def test_submissions_say_why_in_a_line_with_the_detail_one_click_away(page, live_server, acme, tmp_path):
     workspace, link = acme
     form = save_form(workspace, routes=[link_route(link)], fallback="Thanks!", questions=DEFAULT_QUESTIONS)
-    services.submission_create(form=form, answers={"name": "Jane Roe", "email": "jane.roe@globex.com", "company": "Globex", "size": "100+"})
+    services.submission_create(
+        form=form, answers={"name": "Jane Roe", "email": "jane.roe@globex.com", "company": "Globex", "size": "100+"}
+    )
     sign_in(page, live_server, f"/routing/{form.pk}/submissions/")
     why = page.locator("td.why")
 

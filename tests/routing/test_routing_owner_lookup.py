@@ -1,4 +1,5 @@
 """owner_lookup without Salesforce: the SOQL it builds, domains, free mail, the no-call paths."""
+
 import pytest
 
 from integrations.salesforce import owner_lookup
@@ -83,7 +84,10 @@ def test_company_domains_exclude_free_mail(email, domain):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(SalesforceConnection.Status.NEEDS_RECONNECT, "needs_reconnect"), (SalesforceConnection.Status.DISCONNECTED, "not_connected")],
+    [
+        (SalesforceConnection.Status.NEEDS_RECONNECT, "needs_reconnect"),
+        (SalesforceConnection.Status.DISCONNECTED, "not_connected"),
+    ],
 )
 def test_an_unusable_connection_answers_at_once_without_a_client(workspace, monkeypatch, status, kind):
     connection = SalesforceConnection.objects.create(workspace=workspace, status=status)
@@ -99,7 +103,9 @@ def test_no_connection_at_all_is_not_connected():
 
 
 def test_results_survive_the_cache_round_trip():
-    result = OwnerResult(owner_sf_id="005000000000001AAA", owner_active=True, owner_name="Bob", source="contact", api_calls=1)
+    result = OwnerResult(
+        owner_sf_id="005000000000001AAA", owner_active=True, owner_name="Bob", source="contact", api_calls=1
+    )
 
     assert OwnerResult.from_dict(result.to_dict()) == result
     assert result.owner_is_user and result.owner_label == "Bob"

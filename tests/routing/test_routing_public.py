@@ -1,4 +1,5 @@
 """The invitee's page /forms/<workspace>/<form>/: validation, routes, hostile input, the record."""
+
 from urllib.parse import urlencode
 
 import pytest
@@ -15,8 +16,10 @@ URL = "/forms/acme/talk/"
 
 @pytest.fixture
 def links(admin_user, member_user):
-    return {"admin": make_link(admin_user, slug="ada", title="Ada's intro", is_default=True),
-            "member": make_link(member_user, slug="mia", title="Mia's intro", is_default=True)}
+    return {
+        "admin": make_link(admin_user, slug="ada", title="Ada's intro", is_default=True),
+        "member": make_link(member_user, slug="mia", title="Mia's intro", is_default=True),
+    }
 
 
 @pytest.fixture
@@ -25,7 +28,9 @@ def form(workspace, links):
         workspace,
         routes=[
             link_route(links["member"], ConditionSpec("size", "equals", "100+")),
-            message_route("Students: see our <b>docs</b>\nat docs.example", ConditionSpec("company", "contains", "university")),
+            message_route(
+                "Students: see our <b>docs</b>\nat docs.example", ConditionSpec("company", "contains", "university")
+            ),
         ],
         fallback=links["admin"],
     )
@@ -48,12 +53,19 @@ def test_the_first_matching_route_is_taken_with_name_and_email_prefilled(client,
     client.handler.enforce_csrf_checks = True
     token = page_token(client, URL)
 
-    response = client.post(URL, {"csrfmiddlewaretoken": token, "name": "Ivy Invitee", "email": "ivy@example.com", "size": "100+"})
+    response = client.post(
+        URL, {"csrfmiddlewaretoken": token, "name": "Ivy Invitee", "email": "ivy@example.com", "size": "100+"}
+    )
 
     assert response.status_code == 302
     assert response["Location"] == booking_url("mia", "ivy@example.com", "Ivy Invitee")
     submission = Submission.objects.get()
-    assert (submission.route_label, submission.route_action, submission.used_fallback, submission.api_calls) == ("Route 1", "booking_link", False, 0)
+    assert (submission.route_label, submission.route_action, submission.used_fallback, submission.api_calls) == (
+        "Route 1",
+        "booking_link",
+        False,
+        0,
+    )
     assert submission.answers == {"name": "Ivy Invitee", "email": "ivy@example.com", "company": "", "size": "100+"}
     assert submission.explanation == "Route 1 matched (size equals “100+”); booking link “Mia's intro” of Mia Member"
 
@@ -71,7 +83,11 @@ def test_no_matching_route_goes_to_the_fallback(client, form):
 
     assert response["Location"] == booking_url("ada", "x@example.com")
     submission = Submission.objects.get()
-    assert (submission.route_label, submission.used_fallback, submission.fallback_reason) == ("Fallback", True, "no route's conditions matched")
+    assert (submission.route_label, submission.used_fallback, submission.fallback_reason) == (
+        "Fallback",
+        True,
+        "no route's conditions matched",
+    )
 
 
 def test_a_route_whose_link_was_deleted_falls_through_to_the_fallback(client, form, links):
@@ -82,7 +98,11 @@ def test_a_route_whose_link_was_deleted_falls_through_to_the_fallback(client, fo
     assert response["Location"] == booking_url("ada", "x@example.com")
     submission = Submission.objects.get()
     assert submission.fallback_reason == "Route 1's booking link was deleted or is not in this workspace"
-    assert (submission.route_label, submission.route_action, submission.used_fallback) == ("Route 1", "booking_link", True)
+    assert (submission.route_label, submission.route_action, submission.used_fallback) == (
+        "Route 1",
+        "booking_link",
+        True,
+    )
 
 
 def test_a_route_pointing_into_another_workspace_falls_through(client, form, other_workspace_member):
@@ -163,7 +183,10 @@ def test_the_submissions_page_explains_each_submission(client, workspace, links,
 
     html = client.get(f"/routing/{Submission.objects.get().form_id}/submissions/").content.decode()
 
-    assert "Route 1 (no conditions): Salesforce lookup; fallback: Salesforce is not connected; the fallback: booking link “Ada&#x27;s intro” of Ada Admin" in html
+    assert (
+        "Route 1 (no conditions): Salesforce lookup; fallback: Salesforce is not connected; the fallback: booking link “Ada&#x27;s intro” of Ada Admin"
+        in html
+    )
     assert "badge-warning" in html
 
 
@@ -171,7 +194,12 @@ def test_a_form_without_a_name_question_prefills_only_the_email(client, workspac
     from routing.models import Question
     from routing.rules import QuestionSpec
 
-    save_form(workspace, routes=[], fallback=links["admin"], questions=[QuestionSpec("mail", "Email", Question.Kind.EMAIL, required=True)])
+    save_form(
+        workspace,
+        routes=[],
+        fallback=links["admin"],
+        questions=[QuestionSpec("mail", "Email", Question.Kind.EMAIL, required=True)],
+    )
 
     response = client.post(URL, {"mail": "x@example.com"})
 

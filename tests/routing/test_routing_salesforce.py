@@ -3,6 +3,7 @@
 Each test asserts where the invitee lands and how many API calls Salesforce counted:
 one composite call per lookup, none for a cached repeat or when Salesforce isn't usable.
 """
+
 import time
 from urllib.parse import urlencode
 
@@ -14,7 +15,6 @@ from routing.models import Submission
 from sfdc_emulator.seed import ID, NONOTES, USER_IDS
 from tests.fixtures.factories import make_link, make_member, make_workspace
 from tests.fixtures.salesforce import connect_workspace
-
 from tests.routing.routing_support import save_form, sf_route
 
 pytestmark = [pytest.mark.emulator, pytest.mark.django_db]
@@ -58,7 +58,11 @@ def test_a_contacts_owner_gets_the_invitee(client, routing):
     assert calls == 1
     submission = last_submission()
     assert (submission.route_label, submission.used_fallback, submission.api_calls) == ("Route 1", False, 1)
-    assert (submission.owner_source, submission.sf_record_name, submission.owner_email) == ("contact", "Jane Roe", "bob@acme.test")
+    assert (submission.owner_source, submission.sf_record_name, submission.owner_email) == (
+        "contact",
+        "Jane Roe",
+        "bob@acme.test",
+    )
     assert submission.owner_member == routing.users["bob"]
     assert "Contact Jane Roe has the email jane.roe@globex.com" in submission.explanation
 
@@ -121,7 +125,8 @@ def test_free_mail_never_matches_an_account_by_domain(client, routing):
 
 def test_an_owner_with_no_workestra_member_sends_to_the_fallback(client, routing):
     routing.emulator.control.create_record(
-        "Contact", {"FirstName": "Uma", "LastName": "Unmapped", "Email": "uma@unmapped.example", "OwnerId": USER_IDS[NONOTES]}
+        "Contact",
+        {"FirstName": "Uma", "LastName": "Unmapped", "Email": "uma@unmapped.example", "OwnerId": USER_IDS[NONOTES]},
     )
 
     response, calls = calls_for(routing, lambda: submit(client, "uma@unmapped.example"))
@@ -129,9 +134,16 @@ def test_an_owner_with_no_workestra_member_sends_to_the_fallback(client, routing
     assert response["Location"] == booking_url("alice", "uma@unmapped.example")
     assert calls == 1
     submission = last_submission()
-    assert submission.fallback_reason == "Salesforce owner Nora Nonotes (nonotes@acme.test) is not mapped to a Workestra member"
+    assert (
+        submission.fallback_reason
+        == "Salesforce owner Nora Nonotes (nonotes@acme.test) is not mapped to a Workestra member"
+    )
     assert submission.owner_sf_id == USER_IDS[NONOTES] and submission.owner_member is None
-    assert (submission.route_label, submission.route_action, submission.used_fallback) == ("Route 1", "salesforce_lookup", True)
+    assert (submission.route_label, submission.route_action, submission.used_fallback) == (
+        "Route 1",
+        "salesforce_lookup",
+        True,
+    )
     assert submission.link == routing.links["alice"]
 
 
@@ -163,7 +175,10 @@ def test_a_lead_owned_by_a_queue_sends_to_the_fallback(client, routing, monkeypa
         for response in responses:
             for record in response["body"].get("records", []):
                 if response["referenceId"] == "leads":
-                    record["OwnerId"], record["Owner"] = "00G000000000001AAA", {"Name": "Sales Queue", "Email": None, "IsActive": None}
+                    record["OwnerId"], record["Owner"] = (
+                        "00G000000000001AAA",
+                        {"Name": "Sales Queue", "Email": None, "IsActive": None},
+                    )
         return real(responses, email, domain)
 
     monkeypatch.setattr(owner_lookup, "_owner_from", with_queue_owner)
@@ -240,18 +255,25 @@ def test_a_revoked_refresh_token_flips_the_connection_and_falls_back(client, rou
 
 
 def test_needs_reconnect_falls_back_without_calling_salesforce(client, routing):
-    SalesforceConnection.objects.filter(pk=routing.connection.pk).update(status=SalesforceConnection.Status.NEEDS_RECONNECT)
+    SalesforceConnection.objects.filter(pk=routing.connection.pk).update(
+        status=SalesforceConnection.Status.NEEDS_RECONNECT
+    )
 
     response, calls = calls_for(routing, lambda: submit(client, "jane.roe@globex.com"))
 
     assert response["Location"] == booking_url("alice", "jane.roe@globex.com")
     assert calls == 0
     submission = last_submission()
-    assert (submission.api_calls, submission.fallback_reason) == (0, "the Salesforce connection needs to be reconnected")
+    assert (submission.api_calls, submission.fallback_reason) == (
+        0,
+        "the Salesforce connection needs to be reconnected",
+    )
 
 
 def test_disconnected_falls_back_without_calling_salesforce(client, routing):
-    SalesforceConnection.objects.filter(pk=routing.connection.pk).update(status=SalesforceConnection.Status.DISCONNECTED)
+    SalesforceConnection.objects.filter(pk=routing.connection.pk).update(
+        status=SalesforceConnection.Status.DISCONNECTED
+    )
 
     response, calls = calls_for(routing, lambda: submit(client, "jane.roe@globex.com"))
 
@@ -315,8 +337,8 @@ def test_the_cache_is_per_workspace(client, routing, sf_settings):
     [
         "o'brien%_@globex.com",
         "\"x'OR'1'='1\"@globex.com",
-        "\"back\\\\slash\"@globex.com",
-        "\"a\\\"b\"@globex.com",
+        '"back\\\\slash"@globex.com',
+        '"a\\"b"@globex.com',
         "a'b@GLOBEX.com",
     ],
 )

@@ -1,4 +1,5 @@
 """Fixtures of the security suite (helpers are in security_support.py)."""
+
 import pytest
 
 from tests.security.security_support import UNREACHABLE, WEBHOOK_SECRET, build_world

@@ -1,6 +1,7 @@
 """Shared pieces of the security suite: a target workspace with one object of every kind
 ("the world"), the roles that probe it, CSRF-enforcing clients, database snapshots and the
 hostile strings. Fixtures that use these live in conftest.py beside this module."""
+
 import html
 import re
 from dataclasses import dataclass
@@ -84,8 +85,14 @@ class World:
     org_user: SalesforceUser
 
     def user(self, role: str) -> User | None:
-        return {ANON: None, OTHER: self.other_admin, MEMBER: self.member, OWNER: self.owner,
-                ADMIN: self.admin, STAFF: self.staff}[role]
+        return {
+            ANON: None,
+            OTHER: self.other_admin,
+            MEMBER: self.member,
+            OWNER: self.owner,
+            ADMIN: self.admin,
+            STAFF: self.staff,
+        }[role]
 
     def client(self, role: str, *, csrf_cookie: bool = True) -> tuple[Client, str]:
         """A client that enforces CSRF like a browser, signed in as `role`, and the valid
@@ -103,11 +110,15 @@ class World:
 
 def build_world() -> World:
     workspace = make_workspace("zanzibar", "Zanzibar Trading")
-    admin = make_member(workspace, "admin@zanzibar.test", role=Membership.Role.ADMIN, first_name="Ada", last_name="Zanzibar")
+    admin = make_member(
+        workspace, "admin@zanzibar.test", role=Membership.Role.ADMIN, first_name="Ada", last_name="Zanzibar"
+    )
     member = make_member(workspace, "member@zanzibar.test", first_name="Milo", last_name="Zanzibar")
     owner = make_member(workspace, "owner@zanzibar.test", first_name="Olga", last_name="Zanzibar")
     other_workspace = make_workspace("globex", "Globex")
-    other_admin = make_member(other_workspace, "admin@globex.test", role=Membership.Role.ADMIN, first_name="Gus", last_name="Globex")
+    other_admin = make_member(
+        other_workspace, "admin@globex.test", role=Membership.Role.ADMIN, first_name="Gus", last_name="Globex"
+    )
     staff = User.objects.create_superuser(email="support@workestra.test", password=PASSWORD)
     link = make_link(owner, slug="zanzibar-intro", title="Zanzibar intro", is_default=True)
     other_link = make_link(other_admin, slug="globex-intro", title="Globex intro", is_default=True)
@@ -123,7 +134,9 @@ def build_world() -> World:
         ],
         routes=[RouteSpec(Route.Action.BOOKING_LINK, link_id=link.pk, is_fallback=True)],
     )
-    recap = Recap.objects.create(booking=booking, summary="Quokka wants a quote.", content_changed_at=timezone.now() - timedelta(hours=1))
+    recap = Recap.objects.create(
+        booking=booking, summary="Quokka wants a quote.", content_changed_at=timezone.now() - timedelta(hours=1)
+    )
     ActionItem.objects.create(recap=recap, position=0, text="Send the Zanzibar quote")
     # A connected org on an unreachable instance: pages render "connected", and anything that
     # would call Salesforce fails at once instead of reaching a real host.
@@ -143,11 +156,28 @@ def build_world() -> World:
         connected_at=timezone.now(),
     )
     org_user = SalesforceUser.objects.create(
-        connection=connection, sf_id="005000000000002AAA", username="olga.sales@zanzibar.example",
-        email="olga.sales@zanzibar.example", name="Olga Sales",
+        connection=connection,
+        sf_id="005000000000002AAA",
+        username="olga.sales@zanzibar.example",
+        email="olga.sales@zanzibar.example",
+        name="Olga Sales",
     )
-    return World(workspace, admin, member, owner, other_workspace, other_admin, staff, link, other_link, booking, form,
-                 recap, connection, org_user)
+    return World(
+        workspace,
+        admin,
+        member,
+        owner,
+        other_workspace,
+        other_admin,
+        staff,
+        link,
+        other_link,
+        booking,
+        form,
+        recap,
+        connection,
+        org_user,
+    )
 
 
 # ---- observing the database ------------------------------------------------------------------

@@ -5,6 +5,7 @@ proves it: with a valid token it does). Without a token, or with a forged one, t
 403 and nothing changes: no row, no session state. The notetaker webhook is machine-to-machine
 and CSRF-exempt; it must instead refuse every request that is not signed with the secret.
 """
+
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,13 +33,19 @@ WEBHOOK = "notetaker:recap_webhook"
 
 
 def availability(prefix="availability"):
-    return {f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-0-weekday": "0",
-            f"{prefix}-0-start_time": "09:00", f"{prefix}-0-end_time": "17:00"}
+    return {
+        f"{prefix}-TOTAL_FORMS": "1",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-0-weekday": "0",
+        f"{prefix}-0-start_time": "09:00",
+        f"{prefix}-0-end_time": "17:00",
+    }
 
 
 def routing_form(name):
     return builder_data(
-        name=name, slug="csrf-form",
+        name=name,
+        slug="csrf-form",
         questions=[{"label": "Email", "key": "email", "kind": "email", "required": True}],
         fallback={"action": "message", "message": "Thanks"},
     )
@@ -56,8 +63,14 @@ class Case:
 def failed_operation(world) -> None:
     from integrations.salesforce.models import SyncOperation
 
-    SyncOperation.objects.create(workspace=world.workspace, connection=world.connection, booking=world.booking,
-                                 trigger="confirmed", state=SyncOperation.State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION")
+    SyncOperation.objects.create(
+        workspace=world.workspace,
+        connection=world.connection,
+        booking=world.booking,
+        trigger="confirmed",
+        state=SyncOperation.State.FAILED,
+        error_code="FIELD_INTEGRITY_EXCEPTION",
+    )
 
 
 CASES: dict[str, Case] = {
@@ -73,22 +86,31 @@ CASES: dict[str, Case] = {
     ),
     "bookings:booking_cancel": Case(ANON, lambda w: {"reason": "csrf"}, kwargs=lambda w: {"uid": w.booking.uid}),
     "routing:public_form": Case(
-        ANON, lambda w: {"email": "ivy@example.com", "name": "Ivy"},
+        ANON,
+        lambda w: {"email": "ivy@example.com", "name": "Ivy"},
         kwargs=lambda w: {"workspace_slug": w.workspace.slug, "form_slug": w.form.slug},
     ),
-    "bookings:link_new": Case(OWNER, lambda w: {"title": "New", "slug": "csrf-new", "duration_minutes": "30", **availability()}),
+    "bookings:link_new": Case(
+        OWNER, lambda w: {"title": "New", "slug": "csrf-new", "duration_minutes": "30", **availability()}
+    ),
     "bookings:link_edit": Case(
-        OWNER, lambda w: {"title": "Renamed", "slug": w.link.slug, "duration_minutes": "30", **availability()},
+        OWNER,
+        lambda w: {"title": "Renamed", "slug": w.link.slug, "duration_minutes": "30", **availability()},
         kwargs=lambda w: {"link_id": w.link.pk},
     ),
     "routing:form_new": Case(ADMIN, lambda w: routing_form("Created by CSRF")),
-    "routing:form_edit": Case(ADMIN, lambda w: routing_form("Renamed by CSRF"), kwargs=lambda w: {"form_id": w.form.pk}),
+    "routing:form_edit": Case(
+        ADMIN, lambda w: routing_form("Renamed by CSRF"), kwargs=lambda w: {"form_id": w.form.pk}
+    ),
     "notetaker:recap_edit": Case(
-        OWNER, lambda w: {"summary": "rewritten", "items-TOTAL_FORMS": "0", "items-INITIAL_FORMS": "0"},
+        OWNER,
+        lambda w: {"summary": "rewritten", "items-TOTAL_FORMS": "0", "items-INITIAL_FORMS": "0"},
         kwargs=lambda w: {"uid": w.booking.uid},
     ),
     "notetaker:recap_push": Case(OWNER, lambda w: {}, kwargs=lambda w: {"uid": w.booking.uid}),
-    "salesforce:connect": Case(ADMIN, lambda w: {"environment": "sandbox", "confirm_replace": "on"}, effect="oauth_state"),
+    "salesforce:connect": Case(
+        ADMIN, lambda w: {"environment": "sandbox", "confirm_replace": "on"}, effect="oauth_state"
+    ),
     "salesforce:save_settings": Case(
         ADMIN, lambda w: {"object_scope": "events", "cancel_behaviour": "mark_closed", "no_match_behaviour": "skip"}
     ),
@@ -97,7 +119,9 @@ CASES: dict[str, Case] = {
     "salesforce:mapping_refresh": Case(ADMIN, lambda w: {}, effect="none"),
     "salesforce:disconnect": Case(ADMIN, lambda w: {"confirm": "on"}),
     "salesforce:link_toggle": Case(OWNER, lambda w: {"push_enabled": "off"}, kwargs=lambda w: {"link_id": w.link.pk}),
-    "salesforce:health_retry": Case(ADMIN, lambda w: {"error_code": "FIELD_INTEGRITY_EXCEPTION"}, setup=failed_operation),
+    "salesforce:health_retry": Case(
+        ADMIN, lambda w: {"error_code": "FIELD_INTEGRITY_EXCEPTION"}, setup=failed_operation
+    ),
 }
 
 
@@ -189,7 +213,9 @@ def test_a_public_form_posts_with_the_token_from_its_own_page(world):
     token = form_token(client.get(url))
     start = link_free_slots(world.link)[0].isoformat()
 
-    response = client.post(url, {"name": "Ivy", "email": "ivy@example.com", "start": start, "csrfmiddlewaretoken": token})
+    response = client.post(
+        url, {"name": "Ivy", "email": "ivy@example.com", "start": start, "csrfmiddlewaretoken": token}
+    )
 
     assert response.status_code == 302
 
@@ -234,7 +260,9 @@ def test_the_webhook_refuses_everything_when_no_secret_is_configured(world, sett
     before = db_snapshot()
 
     # Signed with the empty key, as an attacker who guessed "no secret" would.
-    response = client.post(reverse(WEBHOOK), data=body, content_type="application/json", HTTP_X_WORKESTRA_SIGNATURE=sign(body, ""))
+    response = client.post(
+        reverse(WEBHOOK), data=body, content_type="application/json", HTTP_X_WORKESTRA_SIGNATURE=sign(body, "")
+    )
 
     assert response.status_code == 503
     assert db_snapshot() == before
@@ -244,7 +272,12 @@ def test_a_signed_delivery_is_accepted(world):
     client, _ = world.client(ANON)
     body = recap_body(world, "Signed and accepted")
 
-    response = client.post(reverse(WEBHOOK), data=body, content_type="application/json", HTTP_X_WORKESTRA_SIGNATURE=sign(body, WEBHOOK_SECRET))
+    response = client.post(
+        reverse(WEBHOOK),
+        data=body,
+        content_type="application/json",
+        HTTP_X_WORKESTRA_SIGNATURE=sign(body, WEBHOOK_SECRET),
+    )
 
     assert response.status_code == 200 and response.json()["changed"] is True
     world.recap.refresh_from_db()

@@ -1,5 +1,6 @@
 """Production settings: `check --deploy` is clean, and nothing of development leaks in
 (no DEBUG, no emulator client, no default keys or webhook secret)."""
+
 import json
 import os
 import secrets
@@ -33,7 +34,9 @@ def production_env(**overrides) -> dict[str, str]:
 
 
 def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)  # nosec B603
+    return subprocess.run(
+        [sys.executable, *args], check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )  # nosec B603
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -74,10 +77,12 @@ def test_production_has_no_development_defaults():
 
 @pytest.mark.parametrize(
     "missing,message",
-    [("DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY must be set"), ("TOKEN_ENCRYPTION_KEYS", "TOKEN_ENCRYPTION_KEYS must be set")],
+    [
+        ("DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY must be set"),
+        ("TOKEN_ENCRYPTION_KEYS", "TOKEN_ENCRYPTION_KEYS must be set"),
+    ],
 )
 def test_production_refuses_to_start_without_its_secrets(missing, message):
     result = run(["manage.py", "check"], production_env(**{missing: None}))
     assert result.returncode != 0
     assert message in result.stderr
-

@@ -39,7 +39,10 @@ def test_a_public_booking_page_carries_the_policies(client, link):
     assert_protected(response)
     html = response.content.decode()
     # The one script of the page is a file from our origin.
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/booking-form.js" defer>', '<script src="/static/js/timezone.js" defer>']
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script src="/static/js/booking-form.js" defer>',
+        '<script src="/static/js/timezone.js" defer>',
+    ]
 
 
 def test_an_admin_page_carries_the_policies(admin_client):

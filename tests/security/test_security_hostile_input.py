@@ -5,6 +5,7 @@ For every value: never a 500; either rejected with a message (status 400, the er
 accepted within the field's bounds; and wherever an accepted value is shown later (booking
 page, host calendar, submissions page, recap pages, the admin) it is escaped.
 """
+
 import json
 
 import pytest
@@ -96,7 +97,12 @@ BOOK_CASES = [
 @pytest.mark.parametrize("field,value,outcome", BOOK_CASES, ids=[f"{f}-{n}" for n, (f, _, _) in enumerate(BOOK_CASES)])
 def test_public_booking(world, field, value, outcome):
     url = reverse("bookings:book", kwargs={"workspace_slug": world.workspace.slug, "link_slug": world.link.slug})
-    data = {"name": "Ivy Invitee", "email": "ivy@example.com", "start": link_free_slots(world.link)[0].isoformat(), field: value}
+    data = {
+        "name": "Ivy Invitee",
+        "email": "ivy@example.com",
+        "start": link_free_slots(world.link)[0].isoformat(),
+        field: value,
+    }
     before = db_snapshot()
 
     response = post(world, ANON, url, data)
@@ -112,7 +118,9 @@ def test_public_booking(world, field, value, outcome):
         assert ESCAPED_SCRIPT in body(Client().get(booking.get_absolute_url()))
 
 
-@pytest.mark.parametrize("query", [{"tz": XSS_ATTR}, {"tz": BIG[:5000]}, {"name": XSS_SCRIPT, "email": XSS_ATTR}, {"x": XSS_ATTR}])
+@pytest.mark.parametrize(
+    "query", [{"tz": XSS_ATTR}, {"tz": BIG[:5000]}, {"name": XSS_SCRIPT, "email": XSS_ATTR}, {"x": XSS_ATTR}]
+)
 def test_booking_page_query_parameters_are_escaped(world, query):
     url = reverse("bookings:book", kwargs={"workspace_slug": world.workspace.slug, "link_slug": world.link.slug})
     response = Client().get(url, query)
@@ -124,20 +132,33 @@ def test_booking_page_query_parameters_are_escaped(world, query):
 
 
 # ---- reschedule and cancel ----------------------------------------------------------------------------
-@pytest.mark.parametrize("start", [*MALFORMED_STARTS, BIG], ids=[f"start-{n}" for n in range(len(MALFORMED_STARTS) + 1)])
+@pytest.mark.parametrize(
+    "start", [*MALFORMED_STARTS, BIG], ids=[f"start-{n}" for n in range(len(MALFORMED_STARTS) + 1)]
+)
 def test_reschedule_with_a_malformed_start(world, start):
     before = db_snapshot()
-    response = post(world, ANON, reverse("bookings:booking_reschedule", kwargs={"uid": world.booking.uid}), {"start": start})
+    response = post(
+        world, ANON, reverse("bookings:booking_reschedule", kwargs={"uid": world.booking.uid}), {"start": start}
+    )
     assert_rejected(response, before, f"reschedule start={start[:40]!r}")
 
 
-CANCEL_CASES = [(XSS_SCRIPT, ACCEPT), (XSS_ATTR, ACCEPT), (SOQL_META, ACCEPT), (UNICODE, ACCEPT), (BIG, REJECT), (NUL, REJECT)]
+CANCEL_CASES = [
+    (XSS_SCRIPT, ACCEPT),
+    (XSS_ATTR, ACCEPT),
+    (SOQL_META, ACCEPT),
+    (UNICODE, ACCEPT),
+    (BIG, REJECT),
+    (NUL, REJECT),
+]
 
 
 @pytest.mark.parametrize("reason,outcome", CANCEL_CASES, ids=[f"reason-{n}" for n in range(len(CANCEL_CASES))])
 def test_cancel_reason(world, reason, outcome):
     before = db_snapshot()
-    response = post(world, ANON, reverse("bookings:booking_cancel", kwargs={"uid": world.booking.uid}), {"reason": reason})
+    response = post(
+        world, ANON, reverse("bookings:booking_cancel", kwargs={"uid": world.booking.uid}), {"reason": reason}
+    )
     if outcome == REJECT:
         assert_rejected(response, before, f"cancel reason={reason[:40]!r}")
         world.booking.refresh_from_db()
@@ -185,11 +206,14 @@ def test_routing_form(world, field, value, outcome):
     landing = Client().get(response["Location"])
     assert landing.status_code == 200
     assert_no_raw_markup(body(landing), "the booking page prefilled by the routing form")
-    rendered_everywhere(world, [
-        (ADMIN, reverse("routing:form_submissions", kwargs={"form_id": world.form.pk})),
-        (STAFF, reverse("admin:routing_submission_changelist")),
-        (STAFF, reverse("admin:routing_submission_change", args=[submission.pk])),
-    ])
+    rendered_everywhere(
+        world,
+        [
+            (ADMIN, reverse("routing:form_submissions", kwargs={"form_id": world.form.pk})),
+            (STAFF, reverse("admin:routing_submission_changelist")),
+            (STAFF, reverse("admin:routing_submission_change", args=[submission.pk])),
+        ],
+    )
 
 
 def test_a_long_name_answer_fits_the_recorded_destination(world):
@@ -209,8 +233,12 @@ def deliver(world, payload=None, raw: bytes | None = None):
     body_bytes = raw if raw is not None else json.dumps(payload).encode()
     client = Client()
     client.raise_request_exception = False
-    return client.post(reverse("notetaker:recap_webhook"), data=body_bytes, content_type="application/json",
-                       HTTP_X_WORKESTRA_SIGNATURE=sign(body_bytes, WEBHOOK_SECRET))
+    return client.post(
+        reverse("notetaker:recap_webhook"),
+        data=body_bytes,
+        content_type="application/json",
+        HTTP_X_WORKESTRA_SIGNATURE=sign(body_bytes, WEBHOOK_SECRET),
+    )
 
 
 WEBHOOK_CASES = [
@@ -244,19 +272,31 @@ def test_notetaker_webhook_content(world, fields, outcome):
     assert response.status_code == 200 and response.json()["changed"] is True
     world.recap.refresh_from_db()
     assert world.recap.summary == fields["summary"]
-    rendered_everywhere(world, [
-        (OWNER, world.booking.get_absolute_url()),
-        (OWNER, reverse("notetaker:recap_edit", kwargs={"uid": world.booking.uid})),
-        (ADMIN, world.booking.get_absolute_url()),
-        (STAFF, reverse("admin:notetaker_recap_changelist")),
-        (STAFF, reverse("admin:notetaker_recap_change", args=[world.recap.pk])),
-    ])
+    rendered_everywhere(
+        world,
+        [
+            (OWNER, world.booking.get_absolute_url()),
+            (OWNER, reverse("notetaker:recap_edit", kwargs={"uid": world.booking.uid})),
+            (ADMIN, world.booking.get_absolute_url()),
+            (STAFF, reverse("admin:notetaker_recap_changelist")),
+            (STAFF, reverse("admin:notetaker_recap_change", args=[world.recap.pk])),
+        ],
+    )
 
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"not json", b"[]", b'"a string"', b"\xff\xfe", b'{"booking_uid": 1, "summary": "x"}', b'{"booking_uid": "nope", "summary": "x"}',
-     b'{"booking_uid": "' + b"u" * 10_000 + b'", "summary": "x"}', b'{"summary": 1' + b"0" * 5000 + b"}"],
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'"a string"',
+        b"\xff\xfe",
+        b'{"booking_uid": 1, "summary": "x"}',
+        b'{"booking_uid": "nope", "summary": "x"}',
+        b'{"booking_uid": "' + b"u" * 10_000 + b'", "summary": "x"}',
+        b'{"summary": 1' + b"0" * 5000 + b"}",
+    ],
     ids=["empty", "not-json", "list", "string", "bad-utf8", "uid-int", "unknown-uid", "huge-uid", "huge-int"],
 )
 def test_notetaker_webhook_malformed_bodies(world, raw):
@@ -277,13 +317,23 @@ def test_a_captured_delivery_replayed_under_a_new_key_changes_nothing(world):
     new = json.dumps({"booking_uid": world.booking.uid, "summary": "Newer summary"}).encode()
     client = Client()
     for body_bytes, key in ((old, "delivery-1"), (new, "delivery-2")):
-        response = client.post(reverse("notetaker:recap_webhook"), data=body_bytes, content_type="application/json",
-                               HTTP_X_WORKESTRA_SIGNATURE=sign(body_bytes, WEBHOOK_SECRET), HTTP_IDEMPOTENCY_KEY=key)
+        response = client.post(
+            reverse("notetaker:recap_webhook"),
+            data=body_bytes,
+            content_type="application/json",
+            HTTP_X_WORKESTRA_SIGNATURE=sign(body_bytes, WEBHOOK_SECRET),
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
         assert response.status_code in (200, 201)
 
     # An eavesdropper (a proxy log, a leaked request dump) re-sends the first delivery.
-    client.post(reverse("notetaker:recap_webhook"), data=old, content_type="application/json",
-                HTTP_X_WORKESTRA_SIGNATURE=sign(old, WEBHOOK_SECRET), HTTP_IDEMPOTENCY_KEY="attacker-chosen")
+    client.post(
+        reverse("notetaker:recap_webhook"),
+        data=old,
+        content_type="application/json",
+        HTTP_X_WORKESTRA_SIGNATURE=sign(old, WEBHOOK_SECRET),
+        HTTP_IDEMPOTENCY_KEY="attacker-chosen",
+    )
 
     world.recap.refresh_from_db()
     assert world.recap.summary == "Newer summary"

@@ -3,6 +3,7 @@ Salesforce's error replies. Each probe carries a REAL authorization code from th
 a missing check would connect the workspace; it must instead store nothing, spend no token
 call, never answer 500, and say plainly what happened.
 (tests/integrations/salesforce/test_connect_flow.py covers the happy paths in depth.)"""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -73,7 +74,9 @@ def test_the_authorize_request_has_state_pkce_and_the_exact_redirect_uri(admins,
     pending = client.session[oauth.SESSION_KEY]
 
     assert query["redirect_uri"] == [sf_settings.PUBLIC_BASE_URL + "/settings/integrations/salesforce/callback/"]
-    assert query["code_challenge_method"] == ["S256"] and query["code_challenge"] == [oauth._code_challenge(pending["verifier"])]
+    assert query["code_challenge_method"] == ["S256"] and query["code_challenge"] == [
+        oauth._code_challenge(pending["verifier"])
+    ]
     assert query["state"] == [pending["state"]] and len(pending["state"]) >= 32
     # The PKCE verifier stays server-side: only its S256 challenge travels.
     assert all(pending["verifier"] not in value for values in query.values() for value in values)
@@ -110,7 +113,11 @@ def test_reused_state(admins, workspace, sfdc_emulator):
 
     assert response.status_code == 200 and EXPIRED in page_text(response)
     again = SalesforceConnection.objects.get(workspace=workspace)
-    assert (again.access_token, again.connected_at, again.connected_by_id) == (first.access_token, first.connected_at, first.connected_by_id)
+    assert (again.access_token, again.connected_at, again.connected_by_id) == (
+        first.access_token,
+        first.connected_at,
+        first.connected_by_id,
+    )
     assert token_calls(sfdc_emulator) == 1
 
 
@@ -194,7 +201,9 @@ def test_an_error_reply_without_our_state_does_not_show_attacker_text(admins, wo
     start(client)
     bait = "Your org is suspended. Call Workestra support at +1 555 0100 now."
 
-    response = client.get(CALLBACK, {"error": "server_error", "error_description": bait, "state": "forged"}, follow=True)
+    response = client.get(
+        CALLBACK, {"error": "server_error", "error_description": bait, "state": "forged"}, follow=True
+    )
 
     assert bait not in page_text(response)
     assert MISMATCH in page_text(response)
@@ -206,6 +215,8 @@ def test_a_salesforce_error_with_our_state_is_shown(admins, workspace, sfdc_emul
     start(client)
     state = client.session[oauth.SESSION_KEY]["state"]
 
-    response = client.get(CALLBACK, {"error": "invalid_scope", "error_description": "scope not allowed", "state": state}, follow=True)
+    response = client.get(
+        CALLBACK, {"error": "invalid_scope", "error_description": "scope not allowed", "state": state}, follow=True
+    )
 
     assert "Salesforce refused the connection (invalid_scope): scope not allowed" in page_text(response)

@@ -4,6 +4,7 @@ The secrets: every OAuth access and refresh token a connection ever held (initia
 reconnected), the OAuth client secret, the authorization code and PKCE verifier of each
 connect, NOTETAKER_WEBHOOK_SECRET and the Fernet keys of TOKEN_ENCRYPTION_KEYS.
 """
+
 import json
 import logging
 import pprint
@@ -119,7 +120,9 @@ def connect_via_views(client, emulator, secrets: Secrets, replace=False):
 def book(link, email="jane.roe@globex.com", slot=0) -> str:
     client = Client()
     start = link_free_slots(link)[slot].isoformat()
-    response = client.post(f"/book/{link.workspace.slug}/{link.slug}/", {"name": "Jane Roe", "email": email, "start": start})
+    response = client.post(
+        f"/book/{link.workspace.slug}/{link.slug}/", {"name": "Jane Roe", "email": email, "start": start}
+    )
     assert response.status_code == 302, body(response)[:500]
     return urlsplit(response["Location"]).path.split("/")[2]
 
@@ -127,7 +130,9 @@ def book(link, email="jane.roe@globex.com", slot=0) -> str:
 def drain_all(connection):
     for _ in range(20):
         drain(connection.pk)
-        busy = SyncOperation.objects.filter(connection=connection, state__in=(SyncOperation.State.PENDING, SyncOperation.State.IN_PROGRESS))
+        busy = SyncOperation.objects.filter(
+            connection=connection, state__in=(SyncOperation.State.PENDING, SyncOperation.State.IN_PROGRESS)
+        )
         if not busy.exists():
             return
 
@@ -139,8 +144,14 @@ def pages(team, staff_client, admin_client, host_client, booking_uid) -> dict[st
     sync = BookingSync.objects.filter(workspace=team.workspace).first()
     link = team.links["alice"]
     urls = {
-        admin_client: [BASE, BASE + "mapping/", "/calendar/?all=1", f"/bookings/{booking_uid}/",
-                       f"/links/{link.pk}/integrations/", "/healthz"],
+        admin_client: [
+            BASE,
+            BASE + "mapping/",
+            "/calendar/?all=1",
+            f"/bookings/{booking_uid}/",
+            f"/links/{link.pk}/integrations/",
+            "/healthz",
+        ],
         host_client: ["/calendar/", f"/bookings/{booking_uid}/", f"/links/{link.pk}/integrations/", BASE],
         staff_client: [
             "/admin/salesforce/salesforceconnection/",
@@ -152,8 +163,9 @@ def pages(team, staff_client, admin_client, host_client, booking_uid) -> dict[st
             "/admin/salesforce/bookingsync/",
             "/admin/salesforce/salesforceuser/",
             "/admin/notetaker/recap/",
-        ] + ([f"/admin/salesforce/syncoperation/{operation.pk}/change/"] if operation else [])
-          + ([f"/admin/salesforce/bookingsync/{sync.pk}/change/"] if sync else []),
+        ]
+        + ([f"/admin/salesforce/syncoperation/{operation.pk}/change/"] if operation else [])
+        + ([f"/admin/salesforce/bookingsync/{sync.pk}/change/"] if sync else []),
     }
     # Connections are rows the OAuth flow writes: support has no delete page for them.
     assert staff_client.get(f"/admin/salesforce/salesforceconnection/{connection.pk}/delete/").status_code == 403
@@ -182,7 +194,13 @@ def test_no_secret_in_logs_pages_admin_or_database(sf_settings, sfdc_emulator, l
     # connect (OAuth through the views), then Events + Notes
     connect_via_views(admin_client, sfdc_emulator, secrets)
     connection = secrets.remember_tokens(team.workspace)
-    assert admin_client.post(BASE + "settings/", {"object_scope": "events_notes", "cancel_behaviour": "delete", "no_match_behaviour": "create"}).status_code == 302
+    assert (
+        admin_client.post(
+            BASE + "settings/",
+            {"object_scope": "events_notes", "cancel_behaviour": "delete", "no_match_behaviour": "create"},
+        ).status_code
+        == 302
+    )
 
     # a booking, pushed after the access token expired (401 -> refresh -> retry)
     uid = book(team.links["alice"])
@@ -193,8 +211,12 @@ def test_no_secret_in_logs_pages_admin_or_database(sf_settings, sfdc_emulator, l
 
     # a recap from the notetaker, pushed as Notes
     delivery = json.dumps({"booking_uid": uid, "summary": "Jane wants a quote.", "action_items": []}).encode()
-    webhook = Client().post("/api/notetaker/recaps/", data=delivery, content_type="application/json",
-                            HTTP_X_WORKESTRA_SIGNATURE=sign(delivery, WEBHOOK_SECRET))
+    webhook = Client().post(
+        "/api/notetaker/recaps/",
+        data=delivery,
+        content_type="application/json",
+        HTTP_X_WORKESTRA_SIGNATURE=sign(delivery, WEBHOOK_SECRET),
+    )
     assert webhook.status_code == 201
     drain_all(connection)
 
@@ -212,9 +234,15 @@ def test_no_secret_in_logs_pages_admin_or_database(sf_settings, sfdc_emulator, l
     connect_via_views(admin_client, sfdc_emulator, secrets, replace=True)
     connection = secrets.remember_tokens(team.workspace)
     drain_all(connection)
-    rendered |= {f"{path} (after reconnect)": html for path, html in pages(team, staff_client, admin_client, host_client, second).items()}
+    rendered |= {
+        f"{path} (after reconnect)": html
+        for path, html in pages(team, staff_client, admin_client, host_client, second).items()
+    }
     assert admin_client.post(BASE + "disconnect/", {"confirm": "on"}).status_code == 302
-    rendered |= {f"{path} (after disconnect)": html for path, html in pages(team, staff_client, admin_client, host_client, second).items()}
+    rendered |= {
+        f"{path} (after disconnect)": html
+        for path, html in pages(team, staff_client, admin_client, host_client, second).items()
+    }
 
     tokens = [label for label in secrets.values if "token" in label]
     assert len(tokens) >= 4, f"the sequence should have seen several tokens: {tokens}"
@@ -244,7 +272,12 @@ def test_tokens_are_ciphertext_at_rest_and_hidden_in_reprs(workspace, admin_user
     for value in (connection.access_token, connection.refresh_token):
         assert isinstance(value, Secret)
         assert repr(value) == "Secret('[redacted]')" and "%r" % value == "Secret('[redacted]')"  # noqa: UP031 - %-formatting is what is tested
-    described = repr(connection) + str(connection) + pprint.pformat(vars(connection)) + pprint.pformat(vars(connection), width=20)
+    described = (
+        repr(connection)
+        + str(connection)
+        + pprint.pformat(vars(connection))
+        + pprint.pformat(vars(connection), width=20)
+    )
     assert access not in described and refresh not in described
 
 
@@ -273,12 +306,20 @@ def test_a_debug_page_hides_the_settings_secrets(settings):
         raise RuntimeError("boom")
     except RuntimeError:
         page = body(technical_500_response(RequestFactory().get("/"), *sys.exc_info()))
-    for value in (settings.SALESFORCE_CLIENT_SECRET, settings.NOTETAKER_WEBHOOK_SECRET, *settings.TOKEN_ENCRYPTION_KEYS):
+    for value in (
+        settings.SALESFORCE_CLIENT_SECRET,
+        settings.NOTETAKER_WEBHOOK_SECRET,
+        *settings.TOKEN_ENCRYPTION_KEYS,
+    ):
         assert value not in page
 
 
-CRASH_TOKEN = {"access_token": "00Dleaked!" + "a" * 40, "refresh_token": "5Aepleaked" + "r" * 40,
-               "instance_url": "https://127.0.0.1:1", "id": "https://127.0.0.1:1/id/00D/005"}
+CRASH_TOKEN = {
+    "access_token": "00Dleaked!" + "a" * 40,
+    "refresh_token": "5Aepleaked" + "r" * 40,
+    "instance_url": "https://127.0.0.1:1",
+    "id": "https://127.0.0.1:1/id/00D/005",
+}
 
 
 @pytest.fixture
@@ -296,7 +337,9 @@ def crash_after_code_exchange(client, admin_user, monkeypatch):
     client.raise_request_exception = False
     client.force_login(admin_user)
     client.post(BASE + "connect/", {"environment": "production"})
-    return lambda: client.get(BASE + "callback/", {"code": "aPrxcode", "state": client.session[oauth.SESSION_KEY]["state"]})
+    return lambda: client.get(
+        BASE + "callback/", {"code": "aPrxcode", "state": client.session[oauth.SESSION_KEY]["state"]}
+    )
 
 
 def test_the_error_report_of_a_crash_during_connect_shows_no_token(crash_after_code_exchange, settings):
@@ -330,6 +373,7 @@ def test_a_debug_page_after_a_crash_during_connect_shows_no_token(crash_after_co
 
     assert response.status_code == 500
     assert CRASH_TOKEN["access_token"] not in body(response) and CRASH_TOKEN["refresh_token"] not in body(response)
+
 
 def test_the_console_filter_redacts_a_decrypted_token_wherever_it_appears(settings):
     """The safety net under the rule "never log a token": once a token has been decrypted, the

@@ -1,6 +1,7 @@
 """Guards read from the source: SOQL is built only through the escaping formatter, templates
 never switch escaping off, and only the signed webhook is CSRF-exempt. A new exception to
 any of these must be reviewed (and this file changed) on purpose."""
+
 import ast
 import re
 import string
@@ -51,7 +52,10 @@ def test_soql_is_built_only_through_the_escaping_formatter():
                 if isinstance(parent, ast.Expr):
                     continue  # a docstring
                 if not (
-                    isinstance(parent, ast.Call) and callee(parent) in SOQL_BUILDERS and parent.args and parent.args[0] is node
+                    isinstance(parent, ast.Call)
+                    and callee(parent) in SOQL_BUILDERS
+                    and parent.args
+                    and parent.args[0] is node
                 ):
                     problems.append(f"{where(path, node)}: SOQL text outside soql(template, ...)")
     assert not problems, "SOQL must go through integrations.salesforce.soql.soql():\n" + "\n".join(problems)
@@ -69,7 +73,7 @@ def test_literal_placeholders_only_take_pre_escaped_values():
                 problems.append(f"{where(path, node)}: soql() with a template that is not a literal")
                 continue
             specs = [spec for _, field, spec, _ in string.Formatter().parse(template.value) if field is not None]
-            for spec, arg in zip(specs, node.args[1:]):
+            for spec, arg in zip(specs, node.args[1:]):  # noqa: B905
                 if spec == "literal" and not (isinstance(arg, ast.Call) and callee(arg) in LITERAL_SAFE):
                     problems.append(f"{where(path, node)}: {{:literal}} filled with {ast.unparse(arg)}")
     assert not problems, "\n".join(problems)
@@ -107,7 +111,8 @@ def test_only_plain_text_email_templates_switch_escaping_off():
     offenders = [
         str(path.relative_to(REPO))
         for path in sorted((REPO / "templates").rglob("*"))
-        if path.is_file() and re.search(r"autoescape\s+off", path.read_text())
+        if path.is_file()
+        and re.search(r"autoescape\s+off", path.read_text())
         and not (path.suffix == ".txt" and path.parent.name == "emails")
     ]
     assert not offenders, offenders

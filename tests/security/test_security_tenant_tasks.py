@@ -1,6 +1,7 @@
 """Tenant isolation in the background work: a drain of one connection touches only its own
 workspace's rows and sends only its own workspace's bookings and recaps, even when an outbox
 row (by a bug or a hand edit) names another workspace's booking."""
+
 import pytest
 from django.utils import timezone
 
@@ -27,7 +28,9 @@ def two_tenants(sf_settings, sfdc_emulator):
     globex_link = make_link(make_member(globex, "rep@globex.test"), slug="rep", is_default=True)
     globex_connection = connect_workspace(globex, globex_admin, sfdc_emulator)
     acme_booking = team.book("alice")
-    globex_booking = booking_create(link=globex_link, name="Jane Roe", email="jane.roe@globex.com", start=link_free_slots(globex_link)[0])
+    globex_booking = booking_create(
+        link=globex_link, name="Jane Roe", email="jane.roe@globex.com", start=link_free_slots(globex_link)[0]
+    )
     return team, globex_connection, acme_booking, globex_booking
 
 
@@ -80,8 +83,11 @@ def test_an_outbox_row_naming_another_workspaces_booking_is_not_sent(two_tenants
     drain(globex_connection.pk)
     globex_sync_before = BookingSync.objects.filter(booking=globex_booking).values().get()
     stray = SyncOperation.objects.create(
-        workspace=team.workspace, connection=team.connection, booking=globex_booking,
-        kind=SyncOperation.Kind.BOOKING, trigger=SyncOperation.Trigger.RESCHEDULED,
+        workspace=team.workspace,
+        connection=team.connection,
+        booking=globex_booking,
+        kind=SyncOperation.Kind.BOOKING,
+        trigger=SyncOperation.Trigger.RESCHEDULED,
     )
 
     drain(team.connection.pk)
@@ -96,11 +102,16 @@ def test_a_recap_row_naming_another_workspaces_booking_is_not_sent(two_tenants, 
     team, _, _, globex_booking = two_tenants
     team.connection.object_scope = team.connection.ObjectScope.EVENTS_AND_NOTES
     team.connection.save(update_fields=["object_scope"])
-    Recap.objects.create(booking=globex_booking, summary="Globex's confidential recap", content_changed_at=timezone.now())
+    Recap.objects.create(
+        booking=globex_booking, summary="Globex's confidential recap", content_changed_at=timezone.now()
+    )
     notes_before = len(sfdc_emulator.control.records("Note"))
     stray = SyncOperation.objects.create(
-        workspace=team.workspace, connection=team.connection, booking=globex_booking,
-        kind=SyncOperation.Kind.RECAP, trigger=SyncOperation.Trigger.RECAP,
+        workspace=team.workspace,
+        connection=team.connection,
+        booking=globex_booking,
+        kind=SyncOperation.Kind.RECAP,
+        trigger=SyncOperation.Trigger.RECAP,
     )
 
     drain(team.connection.pk)

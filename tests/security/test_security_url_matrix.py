@@ -14,6 +14,7 @@ database is unchanged. Outside the public invitee pages (where the booking uid o
 the capability, whoever holds them), a request of the other workspace's admin changes nothing
 and no word of the target workspace's data is in the answer.
 """
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,7 +40,7 @@ DENIED = {LOGIN, 403, 404, 405}
 
 
 def row(anon, other, member, owner, admin_):
-    return dict(zip(ROLES, (anon, other, member, owner, admin_)))
+    return dict(zip(ROLES, (anon, other, member, owner, admin_)))  # noqa: B905
 
 
 def every(status):
@@ -85,7 +86,9 @@ MATRIX: dict[str, Entry] = {
     "logout": Entry(get=every(405), post=every(302)),
     # ---- invitee pages: the booking uid is the capability; no login -----------------------------
     "bookings:book": Entry(
-        get=every(200), post=every(400), public=True,
+        get=every(200),
+        post=every(400),
+        public=True,
         kwargs=lambda w: {"workspace_slug": w.workspace.slug, "link_slug": w.link.slug},
     ),
     "bookings:booking_detail": Entry(get=every(200), post=every(405), kwargs=booking_uid, public=True),
@@ -93,21 +96,33 @@ MATRIX: dict[str, Entry] = {
         get=every(200), post=every(400), kwargs=booking_uid, public=True, note="GET = the grid; only POST moves"
     ),
     "bookings:booking_cancel": Entry(
-        get=every(200), post=every(302), kwargs=booking_uid, public=True, note="GET = the confirm page; only POST cancels"
+        get=every(200),
+        post=every(302),
+        kwargs=booking_uid,
+        public=True,
+        note="GET = the confirm page; only POST cancels",
     ),
     "bookings:booking_ics": Entry(get=every(200), post=every(405), kwargs=booking_uid, public=True),
     # The styled "This link isn't available" page for any other public address.
-    "unavailable:booking_link": Entry(get=every(404), post=every(405), kwargs=lambda w: {"rest": "acme/intro/extra/"}, public=True),
+    "unavailable:booking_link": Entry(
+        get=every(404), post=every(405), kwargs=lambda w: {"rest": "acme/intro/extra/"}, public=True
+    ),
     "unavailable:booking": Entry(get=every(404), post=every(405), kwargs=lambda w: {"rest": "cut/"}, public=True),
-    "unavailable:routing_form": Entry(get=every(404), post=every(405), kwargs=lambda w: {"rest": "acme/nope/x/"}, public=True),
+    "unavailable:routing_form": Entry(
+        get=every(404), post=every(405), kwargs=lambda w: {"rest": "acme/nope/x/"}, public=True
+    ),
     "routing:public_form": Entry(
-        get=every(200), post=every(400), public=True,
+        get=every(200),
+        post=every(400),
+        public=True,
         kwargs=lambda w: {"workspace_slug": w.workspace.slug, "form_slug": w.form.slug},
     ),
     # ---- members ---------------------------------------------------------------------------------
     "bookings:calendar": Entry(get=MEMBER_PAGE, post=every(405)),
     "bookings:booking_for_member": Entry(
-        get=row(LOGIN, 404, 403, 302, 302), post=every(405), kwargs=lambda w: {"booking_id": w.booking.pk},
+        get=row(LOGIN, 404, 403, 302, 302),
+        post=every(405),
+        kwargs=lambda w: {"booking_id": w.booking.pk},
         note="the link written into Salesforce; 302 = to the booking's page",
     ),
     "bookings:link_list": Entry(get=MEMBER_PAGE, post=every(405)),
@@ -134,8 +149,12 @@ MATRIX: dict[str, Entry] = {
     "salesforce:disconnect": Entry(get=every(405), post=row(LOGIN, 302, 403, 403, 200), note="200 = the confirm page"),
     "salesforce:link_toggle": Entry(get=every(405), post=row(LOGIN, 404, 403, 400, 400), kwargs=link_id),
     # Sync health: the other admin retries / exports their own (empty) workspace, never the target's.
-    "salesforce:health_retry": Entry(get=every(405), post=row(LOGIN, 302, 403, 403, 302), note="302 = back to the settings page"),
-    "salesforce:health_export": Entry(get=row(LOGIN, 200, 403, 403, 200), post=every(405), note="200 = the CSV of the last 30 days"),
+    "salesforce:health_retry": Entry(
+        get=every(405), post=row(LOGIN, 302, 403, 403, 302), note="302 = back to the settings page"
+    ),
+    "salesforce:health_export": Entry(
+        get=row(LOGIN, 200, 403, 403, 200), post=every(405), note="200 = the CSV of the last 30 days"
+    ),
 }
 
 
@@ -154,8 +173,11 @@ def url_patterns(patterns=None, prefix="", namespace=""):
 
 def test_every_url_pattern_has_a_security_entry():
     found = list(url_patterns())
-    missing = [f"{name or '(unnamed)'} -> /{route}" for name, route, ns in found
-               if ns.split(":")[0] != "admin" and name not in MATRIX]
+    missing = [
+        f"{name or '(unnamed)'} -> /{route}"
+        for name, route, ns in found
+        if ns.split(":")[0] != "admin" and name not in MATRIX
+    ]
     assert not missing, "new URL without a security entry: " + "; ".join(missing)
     stale = set(MATRIX) - {name for name, _, _ in found}
     assert not stale, f"security entries for URLs that no longer exist: {sorted(stale)}"
@@ -214,7 +236,10 @@ def test_admin_is_for_staff_only(world, role):
     client, token = world.client(role)
     before = db_snapshot()
     for url in admin_urls(world):
-        for response in (client.get(url), client.post(url, {"csrfmiddlewaretoken": token, "action": "delete_selected"})):
+        for response in (
+            client.get(url),
+            client.post(url, {"csrfmiddlewaretoken": token, "action": "delete_selected"}),
+        ):
             assert response.status_code == 302, f"{url} as {role}: {response.status_code}"
             assert response["Location"].startswith(reverse("admin:login") + "?next="), f"{url} as {role}"
     assert db_snapshot() == before
@@ -264,7 +289,10 @@ def test_the_other_workspace_cannot_toggle_or_edit_by_guessing_ids(world):
     for url, data in (
         (reverse("salesforce:link_toggle", kwargs={"link_id": world.link.pk}), {"push_enabled": "off"}),
         (reverse("notetaker:recap_push", kwargs={"uid": world.booking.uid}), {}),
-        (reverse("notetaker:recap_edit", kwargs={"uid": world.booking.uid}), {"summary": "hijacked", "items-TOTAL_FORMS": "0", "items-INITIAL_FORMS": "0"}),
+        (
+            reverse("notetaker:recap_edit", kwargs={"uid": world.booking.uid}),
+            {"summary": "hijacked", "items-TOTAL_FORMS": "0", "items-INITIAL_FORMS": "0"},
+        ),
     ):
         assert client.post(url, {"csrfmiddlewaretoken": token, **data}).status_code == 404, url
     assert client.get(reverse("bookings:calendar"), {"all": "1"}).status_code == 200
@@ -278,14 +306,19 @@ def test_members_see_only_their_own_calendar_unless_admin(world):
     assert "Quokka" in body(admin_client.get(reverse("bookings:calendar"), {"all": "1"}))
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "https:evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/", "/\\evil.example", "https:evil.example", "javascript:alert(1)"],
+)
 def test_signing_in_never_redirects_off_site(world, target):
     from django.conf import settings
 
     from tests.fixtures.factories import PASSWORD
 
     client, token = world.client(ANON)
-    response = client.post(reverse("login") + "?next=" + target,
-                           {"username": world.admin.email, "password": PASSWORD, "csrfmiddlewaretoken": token, "next": target})
+    response = client.post(
+        reverse("login") + "?next=" + target,
+        {"username": world.admin.email, "password": PASSWORD, "csrfmiddlewaretoken": token, "next": target},
+    )
     assert response.status_code == 302
     assert response["Location"] == settings.LOGIN_REDIRECT_URL

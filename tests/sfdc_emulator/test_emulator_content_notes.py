@@ -1,4 +1,5 @@
 """Enhanced Notes in the emulator: ContentNote, ContentDocument, ContentDocumentLink, over HTTPS."""
+
 import base64
 
 import pytest
@@ -23,7 +24,9 @@ def b64(text: str) -> str:
 
 
 def composite(sf, subrequests, all_or_none=False):
-    return sf.restful("composite", method="POST", json={"allOrNone": all_or_none, "compositeRequest": subrequests})["compositeResponse"]
+    return sf.restful("composite", method="POST", json={"allOrNone": all_or_none, "compositeRequest": subrequests})[
+        "compositeResponse"
+    ]
 
 
 def create_note(sf, html="<p>Hello</p>", title="Recap"):
@@ -33,19 +36,38 @@ def create_note(sf, html="<p>Hello</p>", title="Recap"):
 def test_a_note_and_its_links_in_one_composite_call(sfdc_emulator, sf):
     before = sfdc_emulator.control.count()
 
-    responses = composite(sf, [
-        {"method": "POST", "referenceId": "note", "url": f"{V}/sobjects/ContentNote/", "body": {"Title": "Recap", "Content": b64("<p>Hi</p>")}},
-        {"method": "POST", "referenceId": "person", "url": f"{V}/sobjects/ContentDocumentLink/",
-         "body": {"ContentDocumentId": "@{note.id}", "LinkedEntityId": JANE, "ShareType": "V"}},
-        {"method": "POST", "referenceId": "deal", "url": f"{V}/sobjects/ContentDocumentLink/",
-         "body": {"ContentDocumentId": "@{note.id}", "LinkedEntityId": RENEWAL, "ShareType": "V"}},
-    ], all_or_none=True)
+    responses = composite(
+        sf,
+        [
+            {
+                "method": "POST",
+                "referenceId": "note",
+                "url": f"{V}/sobjects/ContentNote/",
+                "body": {"Title": "Recap", "Content": b64("<p>Hi</p>")},
+            },
+            {
+                "method": "POST",
+                "referenceId": "person",
+                "url": f"{V}/sobjects/ContentDocumentLink/",
+                "body": {"ContentDocumentId": "@{note.id}", "LinkedEntityId": JANE, "ShareType": "V"},
+            },
+            {
+                "method": "POST",
+                "referenceId": "deal",
+                "url": f"{V}/sobjects/ContentDocumentLink/",
+                "body": {"ContentDocumentId": "@{note.id}", "LinkedEntityId": RENEWAL, "ShareType": "V"},
+            },
+        ],
+        all_or_none=True,
+    )
 
     assert sfdc_emulator.control.count() == before + 1
     assert [r["httpStatusCode"] for r in responses] == [201, 201, 201]
     note_id = responses[0]["body"]["id"]
     assert note_id.startswith("069")
-    links = sf.query(f"SELECT Id, LinkedEntityId, ShareType, Visibility FROM ContentDocumentLink WHERE ContentDocumentId = '{note_id}'")["records"]
+    links = sf.query(
+        f"SELECT Id, LinkedEntityId, ShareType, Visibility FROM ContentDocumentLink WHERE ContentDocumentId = '{note_id}'"
+    )["records"]
     by_entity = {r["LinkedEntityId"]: (r["ShareType"], r["Visibility"]) for r in links}
     # Salesforce links a new note to its creator too (ShareType I); Visibility defaults to AllUsers.
     assert by_entity == {ADMIN: ("I", "AllUsers"), JANE: ("V", "AllUsers"), RENEWAL: ("V", "AllUsers")}
@@ -86,32 +108,55 @@ def test_a_link_needs_its_document_entity_and_a_valid_share_type(sf):
     for body, code in [
         ({"LinkedEntityId": JANE, "ShareType": "V"}, "REQUIRED_FIELD_MISSING"),
         ({"ContentDocumentId": note_id, "ShareType": "V"}, "REQUIRED_FIELD_MISSING"),
-        ({"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "X"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
+        (
+            {"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "X"},
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        ),
     ]:
         with pytest.raises(SalesforceMalformedRequest) as refused:
             sf.restful("sobjects/ContentDocumentLink/", method="POST", json=body)
         assert refused.value.content[0]["errorCode"] == code
-    sf.restful("sobjects/ContentDocumentLink/", method="POST", json={"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "V"})
+    sf.restful(
+        "sobjects/ContentDocumentLink/",
+        method="POST",
+        json={"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "V"},
+    )
     with pytest.raises(SalesforceMalformedRequest) as duplicate:
-        sf.restful("sobjects/ContentDocumentLink/", method="POST", json={"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "V"})
+        sf.restful(
+            "sobjects/ContentDocumentLink/",
+            method="POST",
+            json={"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "V"},
+        )
     assert duplicate.value.content[0]["errorCode"] == "DUPLICATE_VALUE"
 
 
 def test_links_can_only_be_queried_by_document_or_linked_entity(sf):
     note_id = create_note(sf)
-    sf.restful("sobjects/ContentDocumentLink/", method="POST", json={"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "V"})
+    sf.restful(
+        "sobjects/ContentDocumentLink/",
+        method="POST",
+        json={"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "V"},
+    )
 
     with pytest.raises(SalesforceMalformedRequest) as refused:
         sf.query("SELECT Id FROM ContentDocumentLink WHERE ShareType = 'V'")
     assert refused.value.content[0]["errorCode"] == "MALFORMED_QUERY"
-    assert "requires a filter by a single Id on ContentDocumentId or LinkedEntityId" in refused.value.content[0]["message"]
-    rows = sf.query(f"SELECT ContentDocumentId, ContentDocument.Title FROM ContentDocumentLink WHERE LinkedEntityId IN ('{JANE}')")["records"]
+    assert (
+        "requires a filter by a single Id on ContentDocumentId or LinkedEntityId" in refused.value.content[0]["message"]
+    )
+    rows = sf.query(
+        f"SELECT ContentDocumentId, ContentDocument.Title FROM ContentDocumentLink WHERE LinkedEntityId IN ('{JANE}')"
+    )["records"]
     assert [(r["ContentDocumentId"], r["ContentDocument"]["Title"]) for r in rows] == [(note_id, "Recap")]
 
 
 def test_deleting_the_document_deletes_the_note_and_its_links(sfdc_emulator, sf):
     note_id = create_note(sf)
-    sf.restful("sobjects/ContentDocumentLink/", method="POST", json={"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "V"})
+    sf.restful(
+        "sobjects/ContentDocumentLink/",
+        method="POST",
+        json={"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "V"},
+    )
 
     sf.restful(f"sobjects/ContentDocument/{note_id}", method="DELETE")
 
@@ -144,8 +189,14 @@ def test_the_records_browser_shows_enhanced_notes_and_what_they_are_linked_to(sf
     import requests
 
     note_id = create_note(sf, "<p>Browse me</p>", title="Shown")
-    sf.restful("sobjects/ContentDocumentLink/", method="POST", json={"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "V"})
+    sf.restful(
+        "sobjects/ContentDocumentLink/",
+        method="POST",
+        json={"ContentDocumentId": note_id, "LinkedEntityId": JANE, "ShareType": "V"},
+    )
 
-    page = requests.get(f"{sfdc_emulator.base_url}/_records/?tab=ContentNote", verify=sfdc_emulator.ca_bundle, timeout=10).text
+    page = requests.get(
+        f"{sfdc_emulator.base_url}/_records/?tab=ContentNote", verify=sfdc_emulator.ca_bundle, timeout=10
+    ).text
 
     assert "Shown" in page and "Browse me" in page and "Jane Roe (Contact) [V]" in page

@@ -34,8 +34,12 @@ def test_call_log_since_count_and_reset(sfdc_emulator):
     token = emulator_oauth_tokens(sfdc_emulator)
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     mark = sfdc_emulator.control.calls()[-1]["seq"]
-    requests.get(f"{sfdc_emulator.base_url}/services/data/v58.0/query",
-                 params={"q": "SELECT Id FROM Lead"}, headers=headers, timeout=10)
+    requests.get(
+        f"{sfdc_emulator.base_url}/services/data/v58.0/query",
+        params={"q": "SELECT Id FROM Lead"},
+        headers=headers,
+        timeout=10,
+    )
 
     [call] = sfdc_emulator.control.calls(since=mark)
     oauth_calls = sfdc_emulator.control.count_calls("/services/oauth2")
@@ -59,7 +63,9 @@ def test_control_records_create_update_delete(sfdc_emulator):
     [deleted] = control.records("Event", include_deleted=True)
     assert deleted["Subject"] == "Renamed" and deleted["IsDeleted"] is True
     assert [c["Id"] for c in control.find("Contact", Email="DUP@vandelay.com")] == [
-        ID["contact:dup1"], ID["contact:dup2"]]
+        ID["contact:dup1"],
+        ID["contact:dup2"],
+    ]
     assert control.count() == 0
 
 
@@ -70,19 +76,25 @@ def test_control_permissions_and_settings(sfdc_emulator):
     settings = control.set_settings(query_batch_size=5)
 
     assert updated["api_enabled"] is False
-    assert updated["objects"]["Note"] == {"read": True, "create": False, "edit": True,
-                                          "delete": True}
+    assert updated["objects"]["Note"] == {"read": True, "create": False, "edit": True, "delete": True}
     assert settings["query_batch_size"] == 5
     control.reset()
     assert control.permissions(seed.BOB)["api_enabled"] is True
 
 
 def test_records_browser_renders_and_escapes(sfdc_emulator):
-    sfdc_emulator.control.create_record("Event", {
-        **EVENT, "Subject": "<script>alert('x')</script>", "WhoId": ID["lead:sam"],
-        "Description": "line one\nline <two>\nthree\nfour"})
-    sfdc_emulator.control.create_record("Note", {"ParentId": ID["contact:jane"],
-                                                 "Title": "T & <b>C</b>", "Body": "body"})
+    sfdc_emulator.control.create_record(
+        "Event",
+        {
+            **EVENT,
+            "Subject": "<script>alert('x')</script>",
+            "WhoId": ID["lead:sam"],
+            "Description": "line one\nline <two>\nthree\nfour",
+        },
+    )
+    sfdc_emulator.control.create_record(
+        "Note", {"ParentId": ID["contact:jane"], "Title": "T & <b>C</b>", "Body": "body"}
+    )
 
     events = requests.get(f"{sfdc_emulator.base_url}/_records/?tab=Event", timeout=10).text
     notes = requests.get(f"{sfdc_emulator.base_url}/_records/?tab=Note", timeout=10).text
@@ -95,9 +107,14 @@ def test_records_browser_renders_and_escapes(sfdc_emulator):
     assert "jane.roe@globex.com" in contacts
 
 
-@pytest.mark.parametrize("sobject,tab", [("Event", "Event"), ("Contact", "Contact"), ("ContentDocument", "Note"), ("Opportunity", "Opportunity")])
+@pytest.mark.parametrize(
+    "sobject,tab",
+    [("Event", "Event"), ("Contact", "Contact"), ("ContentDocument", "Note"), ("Opportunity", "Opportunity")],
+)
 def test_a_lightning_record_url_opens_the_records_browser(sfdc_emulator, sobject, tab):
-    response = requests.get(f"{sfdc_emulator.base_url}/lightning/r/{sobject}/00U5g00000EvtAAAAA/view", timeout=10, allow_redirects=False)
+    response = requests.get(
+        f"{sfdc_emulator.base_url}/lightning/r/{sobject}/00U5g00000EvtAAAAA/view", timeout=10, allow_redirects=False
+    )
     assert response.status_code == 302 and response.headers["Location"] == f"/_records/?tab={tab}"
     assert requests.get(f"{sfdc_emulator.base_url}/lightning/r/Custom__c/a005g/view", timeout=10).status_code == 404
 
@@ -119,8 +136,12 @@ def test_state_persists_across_a_restart(tmp_path):
 
     restarted = start_emulator(tmp_path, port=emulator.port)
     try:
-        identity = requests.get(token["id"], verify=restarted.ca_bundle, timeout=10, headers={
-            "Authorization": f"Bearer {token['access_token']}"})
+        identity = requests.get(
+            token["id"],
+            verify=restarted.ca_bundle,
+            timeout=10,
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        )
         assert restarted.control.record("Event", event_id)["Subject"] == "Call"
         assert identity.status_code == 200
         assert restarted.control.count_calls("/services/oauth2/token")["count"] == 1

@@ -7,8 +7,7 @@ import pytest
 import requests
 from oauthlib.oauth2 import InvalidGrantError
 from requests_oauthlib import OAuth2Session
-from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceGeneralError,
-                                          SalesforceRefusedRequest)
+from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceGeneralError, SalesforceRefusedRequest
 
 from sfdc_emulator import seed
 from tests.fixtures.emulator import emulator_oauth_tokens, emulator_salesforce
@@ -29,9 +28,13 @@ def sf(sfdc_emulator, token):
 
 
 def rest(emulator, token, method, path, **kwargs):
-    return requests.request(method, f"{emulator.base_url}/services/data/v59.0/{path}",
-                            headers={"Authorization": f"Bearer {token['access_token']}"},
-                            timeout=kwargs.pop("timeout", 10), **kwargs)
+    return requests.request(
+        method,
+        f"{emulator.base_url}/services/data/v59.0/{path}",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=kwargs.pop("timeout", 10),
+        **kwargs,
+    )
 
 
 def test_limit_header_and_limits_resource(sfdc_emulator, token):
@@ -54,8 +57,9 @@ def test_request_limit_exceeded_at_the_allotment(sfdc_emulator, sf):
     with pytest.raises(SalesforceRefusedRequest) as excinfo:
         sf.query("SELECT Id FROM Lead")
 
-    assert excinfo.value.content == [{"message": "TotalRequests Limit exceeded.",
-                                      "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    assert excinfo.value.content == [
+        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+    ]
     assert sfdc_emulator.control.count() == 2
     assert sfdc_emulator.control.state()["usage"] == {"used": 15000, "total": 15000}
 
@@ -80,10 +84,13 @@ def test_latency_is_added_to_rest_and_token_responses(sfdc_emulator, token):
     baseline = timed(lambda: rest(sfdc_emulator, token, "GET", "limits"))
     sfdc_emulator.control.set_faults(latency_ms=300)
     slowed = timed(lambda: rest(sfdc_emulator, token, "GET", "limits"))
-    token_call = timed(lambda: requests.post(
-        f"{sfdc_emulator.login_url}/services/oauth2/token", timeout=10,
-        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"],
-              "client_id": seed.CLIENT_ID}))
+    token_call = timed(
+        lambda: requests.post(
+            f"{sfdc_emulator.login_url}/services/oauth2/token",
+            timeout=10,
+            data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": seed.CLIENT_ID},
+        )
+    )
 
     assert slowed >= 0.3 and slowed > 2 * baseline
     assert token_call >= 0.3
@@ -118,8 +125,7 @@ def test_fail_for_seconds(sfdc_emulator, token):
 
 
 def test_timeout_after_write_hang_commits_and_does_not_block_other_requests(sfdc_emulator, token):
-    sfdc_emulator.control.set_faults(timeout_after_write={"count": 1, "mode": "hang",
-                                                          "seconds": 1.5})
+    sfdc_emulator.control.set_faults(timeout_after_write={"count": 1, "mode": "hang", "seconds": 1.5})
     outcome = {}
 
     def hanging_create():
@@ -154,8 +160,11 @@ def test_timeout_after_write_drop_closes_the_socket_after_committing(sfdc_emulat
 
 def test_a_read_only_composite_does_not_trigger_timeout_after_write(sfdc_emulator, token):
     sfdc_emulator.control.set_faults(timeout_after_write={"count": 1, "mode": "drop"})
-    lookup = {"compositeRequest": [{"method": "GET", "referenceId": "q",
-                                    "url": "/services/data/v59.0/query/?q=SELECT+Id+FROM+Lead"}]}
+    lookup = {
+        "compositeRequest": [
+            {"method": "GET", "referenceId": "q", "url": "/services/data/v59.0/query/?q=SELECT+Id+FROM+Lead"}
+        ]
+    }
 
     read = rest(sfdc_emulator, token, "POST", "composite/", json=lookup)
     with pytest.raises(requests.exceptions.ConnectionError):
@@ -171,11 +180,10 @@ def test_expired_tokens_give_401_and_refresh_still_works(sfdc_emulator, token, s
     with pytest.raises(SalesforceExpiredSession):
         sf.query("SELECT Id FROM Lead")
     refreshed = OAuth2Session(seed.CLIENT_ID, token=token).refresh_token(
-        f"{sfdc_emulator.login_url}/services/oauth2/token", client_id=seed.CLIENT_ID,
-        client_secret=seed.CLIENT_SECRET)
+        f"{sfdc_emulator.login_url}/services/oauth2/token", client_id=seed.CLIENT_ID, client_secret=seed.CLIENT_SECRET
+    )
 
-    assert emulator_salesforce(sfdc_emulator, refreshed).query("SELECT Id FROM Lead")["totalSize"] \
-        == 4
+    assert emulator_salesforce(sfdc_emulator, refreshed).query("SELECT Id FROM Lead")["totalSize"] == 4
 
 
 def test_revoked_refresh_tokens_give_invalid_grant_only_for_that_user(sfdc_emulator, token):
@@ -185,19 +193,19 @@ def test_revoked_refresh_tokens_give_invalid_grant_only_for_that_user(sfdc_emula
 
     with pytest.raises(InvalidGrantError, match="expired access/refresh token"):
         OAuth2Session(seed.CLIENT_ID, token=token).refresh_token(
-            token_url, client_id=seed.CLIENT_ID, client_secret=seed.CLIENT_SECRET)
+            token_url, client_id=seed.CLIENT_ID, client_secret=seed.CLIENT_SECRET
+        )
     refreshed = OAuth2Session(seed.CLIENT_ID, token=alice).refresh_token(
-        token_url, client_id=seed.CLIENT_ID, client_secret=seed.CLIENT_SECRET)
+        token_url, client_id=seed.CLIENT_ID, client_secret=seed.CLIENT_SECRET
+    )
 
     assert refreshed["access_token"]
     assert rest(sfdc_emulator, token, "GET", "limits").status_code == 401
 
 
 def test_fail_fault_on_the_token_endpoint(sfdc_emulator, token):
-    sfdc_emulator.control.set_faults(fail={"status": 500, "count": 1,
-                                           "prefix": "/services/oauth2/token"})
-    form = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"],
-            "client_id": seed.CLIENT_ID}
+    sfdc_emulator.control.set_faults(fail={"status": 500, "count": 1, "prefix": "/services/oauth2/token"})
+    form = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": seed.CLIENT_ID}
     url = f"{sfdc_emulator.login_url}/services/oauth2/token"
 
     assert requests.post(url, data=form, timeout=10).status_code == 500

@@ -22,9 +22,13 @@ def token(sfdc_emulator):
 
 
 def rest(emulator, token, method, path, **kwargs):
-    return requests.request(method, f"{emulator.base_url}{V}/{path}",
-                            headers={"Authorization": f"Bearer {token['access_token']}"},
-                            timeout=kwargs.pop("timeout", 10), **kwargs)
+    return requests.request(
+        method,
+        f"{emulator.base_url}{V}/{path}",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=kwargs.pop("timeout", 10),
+        **kwargs,
+    )
 
 
 def query_sub(ref, soql="SELECT Id FROM Lead"):
@@ -32,8 +36,12 @@ def query_sub(ref, soql="SELECT Id FROM Lead"):
 
 
 def collection_sub(ref, records):
-    return {"method": "POST", "referenceId": ref, "url": f"{V}/composite/sobjects",
-            "body": {"allOrNone": False, "records": [{"attributes": {"type": "Event"}, **r} for r in records]}}
+    return {
+        "method": "POST",
+        "referenceId": ref,
+        "url": f"{V}/composite/sobjects",
+        "body": {"allOrNone": False, "records": [{"attributes": {"type": "Event"}, **r} for r in records]},
+    }
 
 
 # ---- /composite: 25 subrequests, of which at most 5 queries or sObject Collections ----------
@@ -63,10 +71,20 @@ def test_a_sixth_query_or_collection_subrequest_is_refused_and_nothing_runs(sfdc
 
 # ---- SOQL length limits ---------------------------------------------------------------------
 def test_a_where_string_of_4000_characters_is_accepted_and_4001_refused(sfdc_emulator, token):
-    ok = rest(sfdc_emulator, token, "POST", "composite", json={"compositeRequest": [
-        query_sub("q", "SELECT Id FROM Lead WHERE Email = '" + "a" * 4000 + "'")]})
-    too_long = rest(sfdc_emulator, token, "POST", "composite", json={"compositeRequest": [
-        query_sub("q", "SELECT Id FROM Lead WHERE Email = '" + "a" * 4001 + "'")]})
+    ok = rest(
+        sfdc_emulator,
+        token,
+        "POST",
+        "composite",
+        json={"compositeRequest": [query_sub("q", "SELECT Id FROM Lead WHERE Email = '" + "a" * 4000 + "'")]},
+    )
+    too_long = rest(
+        sfdc_emulator,
+        token,
+        "POST",
+        "composite",
+        json={"compositeRequest": [query_sub("q", "SELECT Id FROM Lead WHERE Email = '" + "a" * 4001 + "'")]},
+    )
 
     assert ok.json()["compositeResponse"][0]["httpStatusCode"] == 200
     refused = too_long.json()["compositeResponse"][0]
@@ -75,17 +93,26 @@ def test_a_where_string_of_4000_characters_is_accepted_and_4001_refused(sfdc_emu
 
 def test_a_statement_over_100000_characters_is_refused(sfdc_emulator, token):
     emails = ",".join(f"'person{n:05d}@example.org'" for n in range(4000))  # ~108,000 characters
-    answer = rest(sfdc_emulator, token, "POST", "composite", json={"compositeRequest": [
-        query_sub("q", f"SELECT Id FROM Lead WHERE Email IN ({emails})")]}).json()["compositeResponse"][0]
+    answer = rest(
+        sfdc_emulator,
+        token,
+        "POST",
+        "composite",
+        json={"compositeRequest": [query_sub("q", f"SELECT Id FROM Lead WHERE Email IN ({emails})")]},
+    ).json()["compositeResponse"][0]
 
     assert answer["httpStatusCode"] == 400
-    assert answer["body"][0] == {"errorCode": "MALFORMED_QUERY",
-                                 "message": "SOQL statements can not be longer than 100000 characters"}
+    assert answer["body"][0] == {
+        "errorCode": "MALFORMED_QUERY",
+        "message": "SOQL statements can not be longer than 100000 characters",
+    }
 
 
 def test_a_get_query_past_the_16384_byte_uri_limit_is_414(sfdc_emulator, token):
     emails = ",".join(f"'person{n:05d}@example.org'" for n in range(700))  # ~19,600 characters
-    response = rest(sfdc_emulator, token, "GET", "query/", params={"q": f"SELECT Id FROM Lead WHERE Email IN ({emails})"})
+    response = rest(
+        sfdc_emulator, token, "GET", "query/", params={"q": f"SELECT Id FROM Lead WHERE Email IN ({emails})"}
+    )
 
     assert response.status_code == 414
     assert sfdc_emulator.control.count() == 0  # refused at the front door, not counted
@@ -97,10 +124,15 @@ def test_a_query_all_next_page_url_says_query_and_keeps_the_deleted_rows(sfdc_em
     first, second = (rest(sfdc_emulator, token, "POST", "sobjects/Event/", json=EVENT).json()["id"] for _ in range(2))
     rest(sfdc_emulator, token, "DELETE", f"sobjects/Event/{first}")
 
-    page = rest(sfdc_emulator, token, "GET", "queryAll/", params={"q": "SELECT Id, IsDeleted FROM Event ORDER BY CreatedDate"}).json()
+    page = rest(
+        sfdc_emulator, token, "GET", "queryAll/", params={"q": "SELECT Id, IsDeleted FROM Event ORDER BY CreatedDate"}
+    ).json()
     assert page["nextRecordsUrl"].startswith(f"{V}/query/01g")
-    rest_page = requests.get(sfdc_emulator.base_url + page["nextRecordsUrl"], timeout=10,
-                             headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+    rest_page = requests.get(
+        sfdc_emulator.base_url + page["nextRecordsUrl"],
+        timeout=10,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    ).json()
 
     assert {r["Id"] for r in page["records"] + rest_page["records"]} == {first, second}
     assert rest_page["done"] is True
@@ -108,8 +140,13 @@ def test_a_query_all_next_page_url_says_query_and_keeps_the_deleted_rows(sfdc_em
 
 # ---- Event rules ------------------------------------------------------------------------------
 def test_activity_date_is_accepted_on_an_all_day_event(sfdc_emulator, token):
-    created = rest(sfdc_emulator, token, "POST", "sobjects/Event/",
-                   json={"Subject": "Offsite", "IsAllDayEvent": True, "ActivityDate": "2026-12-03", "DurationInMinutes": 1440})
+    created = rest(
+        sfdc_emulator,
+        token,
+        "POST",
+        "sobjects/Event/",
+        json={"Subject": "Offsite", "IsAllDayEvent": True, "ActivityDate": "2026-12-03", "DurationInMinutes": 1440},
+    )
 
     assert created.status_code == 201, created.text
     event = sfdc_emulator.control.record("Event", created.json()["id"])
@@ -118,8 +155,12 @@ def test_activity_date_is_accepted_on_an_all_day_event(sfdc_emulator, token):
 
 
 def test_activity_date_time_must_equal_start_date_time(sfdc_emulator, token):
-    same = rest(sfdc_emulator, token, "POST", "sobjects/Event/", json={**EVENT, "ActivityDateTime": "2026-11-30T15:00:00Z"})
-    different = rest(sfdc_emulator, token, "POST", "sobjects/Event/", json={**EVENT, "ActivityDateTime": "2026-11-30T16:00:00Z"})
+    same = rest(
+        sfdc_emulator, token, "POST", "sobjects/Event/", json={**EVENT, "ActivityDateTime": "2026-11-30T15:00:00Z"}
+    )
+    different = rest(
+        sfdc_emulator, token, "POST", "sobjects/Event/", json={**EVENT, "ActivityDateTime": "2026-11-30T16:00:00Z"}
+    )
 
     assert same.status_code == 201
     assert different.status_code == 400

@@ -3,8 +3,12 @@
 import pytest
 import requests
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceMalformedRequest,
-                                          SalesforceRefusedRequest, SalesforceResourceNotFound)
+from simple_salesforce.exceptions import (
+    SalesforceExpiredSession,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
 
 from sfdc_emulator import ids, seed
 from sfdc_emulator.seed import ID, USER_IDS
@@ -30,16 +34,18 @@ def errors_of(excinfo):
 def test_create_get_update_delete_an_event(sfdc_emulator):
     sf = sf_as(sfdc_emulator, seed.ALICE)
 
-    created = sf.Event.create(event(WhoId=ID["contact:jane"], WhatId=ID["opportunity:globex_renewal"],
-                                    Description="Agenda\nline 2"))
+    created = sf.Event.create(
+        event(WhoId=ID["contact:jane"], WhatId=ID["opportunity:globex_renewal"], Description="Agenda\nline 2")
+    )
     record = sf.Event.get(created["id"])
     assert sf.Event.update(created["id"], {"DurationInMinutes": 45}) == 204
-    updated = sf.Event.get(created["id"], )
+    updated = sf.Event.get(
+        created["id"],
+    )
 
     assert created == {"id": created["id"], "success": True, "errors": []}
     assert created["id"].startswith("00U") and len(created["id"]) == 18
-    assert record["attributes"] == {"type": "Event",
-                                    "url": f"/services/data/v59.0/sobjects/Event/{created['id']}"}
+    assert record["attributes"] == {"type": "Event", "url": f"/services/data/v59.0/sobjects/Event/{created['id']}"}
     assert record["StartDateTime"] == "2026-11-30T15:00:00.000+0000"
     assert record["EndDateTime"] == "2026-11-30T15:30:00.000+0000"
     assert record["ActivityDateTime"] == record["StartDateTime"]
@@ -49,25 +55,29 @@ def test_create_get_update_delete_an_event(sfdc_emulator):
     assert updated["EndDateTime"] == "2026-11-30T15:45:00.000+0000"
 
     assert sf.Event.delete(created["id"]) == 204
-    for call in (lambda: sf.Event.get(created["id"]),
-                 lambda: sf.Event.update(created["id"], {"Subject": "x"}),
-                 lambda: sf.Event.delete(created["id"])):
+    for call in (
+        lambda: sf.Event.get(created["id"]),
+        lambda: sf.Event.update(created["id"], {"Subject": "x"}),
+        lambda: sf.Event.delete(created["id"]),
+    ):
         with pytest.raises(SalesforceResourceNotFound) as excinfo:
             call()
-        assert errors_of(excinfo) == [{"errorCode": "ENTITY_IS_DELETED",
-                                       "message": "entity is deleted", "fields": []}]
+        assert errors_of(excinfo) == [{"errorCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []}]
 
 
 def test_get_with_fields_and_offsets_in_input(sfdc_emulator):
     sf = sf_as(sfdc_emulator)
-    created = sf.Event.create(event(StartDateTime="2026-11-30T16:00:00+01:00",
-                                    EndDateTime="2026-11-30T17:30:00.000+0100",
-                                    DurationInMinutes=None))
+    created = sf.Event.create(
+        event(
+            StartDateTime="2026-11-30T16:00:00+01:00",
+            EndDateTime="2026-11-30T17:30:00.000+0100",
+            DurationInMinutes=None,
+        )
+    )
 
     record = sf.Event.get(created["id"] + "?fields=Subject,DurationInMinutes")
 
-    assert record == {"attributes": record["attributes"], "Subject": "Intro call",
-                      "DurationInMinutes": 90}
+    assert record == {"attributes": record["attributes"], "Subject": "Intro call", "DurationInMinutes": 90}
 
 
 def test_unknown_and_malformed_ids_are_404(sfdc_emulator):
@@ -80,38 +90,56 @@ def test_unknown_and_malformed_ids_are_404(sfdc_emulator):
     with pytest.raises(SalesforceResourceNotFound) as malformed:
         sf.Event.get("abc")
 
-    assert errors_of(unknown) == [{"errorCode": "NOT_FOUND",
-                                   "message": "The requested resource does not exist"}]
+    assert errors_of(unknown) == [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
     assert errors_of(wrong_type)[0]["errorCode"] == "NOT_FOUND"
-    assert errors_of(malformed)[0]["message"] == (
-        "Provided external ID field does not exist or is not accessible: abc")
+    assert errors_of(malformed)[0]["message"] == ("Provided external ID field does not exist or is not accessible: abc")
 
 
-@pytest.mark.parametrize("fields, code, message, error_fields", [
-    ({"DurationInMinutes": None}, "REQUIRED_FIELD_MISSING",
-     "Required fields are missing: [DurationInMinutes]", ["DurationInMinutes"]),
-    ({"StartDateTime": None}, "REQUIRED_FIELD_MISSING",
-     "Required fields are missing: [StartDateTime]", ["StartDateTime"]),
-    ({"WhoId": ID["account:globex"]}, "FIELD_INTEGRITY_EXCEPTION",
-     f"Name ID: id value of incorrect type: {ID['account:globex']}", ["WhoId"]),
-    ({"WhatId": ID["contact:jane"]}, "FIELD_INTEGRITY_EXCEPTION",
-     f"Related To ID: id value of incorrect type: {ID['contact:jane']}", ["WhatId"]),
-    ({"WhoId": ID["lead:sam"], "WhatId": ID["account:globex"]}, "FIELD_INTEGRITY_EXCEPTION",
-     None, ["WhoId", "WhatId"]),
-    ({"WhoId": "003notanid"}, "MALFORMED_ID", "Name ID: id value of incorrect type: 003notanid",
-     ["WhoId"]),
-    ({"WhoId": ids.make_id("Contact", 99)}, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
-     ["WhoId"]),
-    ({"WhoId": ID["lead:old"]}, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead",
-     ["WhoId"]),
-    ({"OwnerId": USER_IDS[seed.FORMER]}, "INACTIVE_OWNER_OR_USER", None, ["OwnerId"]),
-    ({"Subject": "s" * 256}, "STRING_TOO_LONG", None, ["Subject"]),
-    ({"Description": "d" * 32001}, "STRING_TOO_LONG", None, ["Description"]),
-    ({"Foo": 1}, "INVALID_FIELD", "No such column 'Foo' on sobject of type Event", []),
-    ({"AccountId": ID["account:globex"]}, "INVALID_FIELD_FOR_INSERT_UPDATE", None, ["AccountId"]),
-    ({"DurationInMinutes": 60 * 24 * 15}, "FIELD_INTEGRITY_EXCEPTION", None, ["DurationInMinutes"]),
-    ({"StartDateTime": "tomorrow"}, "JSON_PARSER_ERROR", None, None),
-])
+@pytest.mark.parametrize(
+    "fields, code, message, error_fields",
+    [
+        (
+            {"DurationInMinutes": None},
+            "REQUIRED_FIELD_MISSING",
+            "Required fields are missing: [DurationInMinutes]",
+            ["DurationInMinutes"],
+        ),
+        (
+            {"StartDateTime": None},
+            "REQUIRED_FIELD_MISSING",
+            "Required fields are missing: [StartDateTime]",
+            ["StartDateTime"],
+        ),
+        (
+            {"WhoId": ID["account:globex"]},
+            "FIELD_INTEGRITY_EXCEPTION",
+            f"Name ID: id value of incorrect type: {ID['account:globex']}",
+            ["WhoId"],
+        ),
+        (
+            {"WhatId": ID["contact:jane"]},
+            "FIELD_INTEGRITY_EXCEPTION",
+            f"Related To ID: id value of incorrect type: {ID['contact:jane']}",
+            ["WhatId"],
+        ),
+        (
+            {"WhoId": ID["lead:sam"], "WhatId": ID["account:globex"]},
+            "FIELD_INTEGRITY_EXCEPTION",
+            None,
+            ["WhoId", "WhatId"],
+        ),
+        ({"WhoId": "003notanid"}, "MALFORMED_ID", "Name ID: id value of incorrect type: 003notanid", ["WhoId"]),
+        ({"WhoId": ids.make_id("Contact", 99)}, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["WhoId"]),
+        ({"WhoId": ID["lead:old"]}, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", ["WhoId"]),
+        ({"OwnerId": USER_IDS[seed.FORMER]}, "INACTIVE_OWNER_OR_USER", None, ["OwnerId"]),
+        ({"Subject": "s" * 256}, "STRING_TOO_LONG", None, ["Subject"]),
+        ({"Description": "d" * 32001}, "STRING_TOO_LONG", None, ["Description"]),
+        ({"Foo": 1}, "INVALID_FIELD", "No such column 'Foo' on sobject of type Event", []),
+        ({"AccountId": ID["account:globex"]}, "INVALID_FIELD_FOR_INSERT_UPDATE", None, ["AccountId"]),
+        ({"DurationInMinutes": 60 * 24 * 15}, "FIELD_INTEGRITY_EXCEPTION", None, ["DurationInMinutes"]),
+        ({"StartDateTime": "tomorrow"}, "JSON_PARSER_ERROR", None, None),
+    ],
+)
 def test_event_validation_errors(sfdc_emulator, fields, code, message, error_fields):
     sf = sf_as(sfdc_emulator)
 
@@ -136,14 +164,16 @@ def test_string_too_long_message(sfdc_emulator):
     assert errors_of(excinfo)[0]["message"].startswith("Subject: data value too large: sss")
 
 
-@pytest.mark.parametrize("fields, code, error_fields", [
-    ({"Title": "t"}, "REQUIRED_FIELD_MISSING", ["ParentId"]),
-    ({"ParentId": ID["contact:jane"]}, "REQUIRED_FIELD_MISSING", ["Title"]),
-    ({"ParentId": ID["contact:jane"], "Title": "t" * 81}, "STRING_TOO_LONG", ["Title"]),
-    ({"ParentId": ID["contact:jane"], "Title": "t", "Body": "b" * 32001}, "STRING_TOO_LONG",
-     ["Body"]),
-    ({"ParentId": USER_IDS[seed.ALICE], "Title": "t"}, "FIELD_INTEGRITY_EXCEPTION", ["ParentId"]),
-])
+@pytest.mark.parametrize(
+    "fields, code, error_fields",
+    [
+        ({"Title": "t"}, "REQUIRED_FIELD_MISSING", ["ParentId"]),
+        ({"ParentId": ID["contact:jane"]}, "REQUIRED_FIELD_MISSING", ["Title"]),
+        ({"ParentId": ID["contact:jane"], "Title": "t" * 81}, "STRING_TOO_LONG", ["Title"]),
+        ({"ParentId": ID["contact:jane"], "Title": "t", "Body": "b" * 32001}, "STRING_TOO_LONG", ["Body"]),
+        ({"ParentId": USER_IDS[seed.ALICE], "Title": "t"}, "FIELD_INTEGRITY_EXCEPTION", ["ParentId"]),
+    ],
+)
 def test_note_validation_errors(sfdc_emulator, fields, code, error_fields):
     sf = sf_as(sfdc_emulator)
 
@@ -172,8 +202,13 @@ def test_user_without_create_on_note(sfdc_emulator):
         sf.Note.create({"ParentId": ID["contact:jane"], "Title": "t"})
     describe = sf.Note.describe()
 
-    assert errors_of(excinfo) == [{"errorCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
-                                   "message": "entity type cannot be inserted: Note", "fields": []}]
+    assert errors_of(excinfo) == [
+        {
+            "errorCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+            "message": "entity type cannot be inserted: Note",
+            "fields": [],
+        }
+    ]
     assert describe["createable"] is False and describe["updateable"] is False
     assert {f["name"]: f["createable"] for f in describe["fields"]}["Title"] is False
     assert sf.Event.describe()["createable"] is True
@@ -197,19 +232,16 @@ def test_api_disabled_user_is_refused(sfdc_emulator):
     with pytest.raises(SalesforceRefusedRequest) as excinfo:
         sf.query("SELECT Id FROM Contact")
 
-    assert errors_of(excinfo) == [{"message": "API is disabled for this User",
-                                   "errorCode": "API_CURRENTLY_DISABLED"}]
+    assert errors_of(excinfo) == [{"message": "API is disabled for this User", "errorCode": "API_CURRENTLY_DISABLED"}]
 
 
 def test_invalid_session(sfdc_emulator):
-    sf = Salesforce(instance_url=sfdc_emulator.base_url, session_id="00Dbogus!token",
-                    version="59.0")
+    sf = Salesforce(instance_url=sfdc_emulator.base_url, session_id="00Dbogus!token", version="59.0")
 
     with pytest.raises(SalesforceExpiredSession) as excinfo:
         sf.Event.create(event())
 
-    assert errors_of(excinfo) == [{"message": "Session expired or invalid",
-                                   "errorCode": "INVALID_SESSION_ID"}]
+    assert errors_of(excinfo) == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
 
 def test_describe_with_and_without_trailing_slash_and_global(sfdc_emulator):
@@ -233,10 +265,10 @@ def test_unsupported_version_and_unknown_object(sfdc_emulator):
     token = emulator_oauth_tokens(sfdc_emulator)
     headers = {"Authorization": f"Bearer {token['access_token']}"}
 
-    old = requests.get(f"{sfdc_emulator.base_url}/services/data/v40.0/limits", headers=headers,
-                       timeout=10)
-    unknown = requests.post(f"{sfdc_emulator.base_url}/services/data/v59.0/sobjects/Foo/",
-                            json={}, headers=headers, timeout=10)
+    old = requests.get(f"{sfdc_emulator.base_url}/services/data/v40.0/limits", headers=headers, timeout=10)
+    unknown = requests.post(
+        f"{sfdc_emulator.base_url}/services/data/v59.0/sobjects/Foo/", json={}, headers=headers, timeout=10
+    )
     versions = requests.get(f"{sfdc_emulator.base_url}/services/data/", timeout=10).json()
 
     assert old.status_code == 404 and unknown.status_code == 404
@@ -247,11 +279,13 @@ def test_unsupported_version_and_unknown_object(sfdc_emulator):
 def test_other_objects_and_derived_fields(sfdc_emulator):
     sf = sf_as(sfdc_emulator, seed.BOB)
 
-    contact = sf.Contact.create({"FirstName": "Zed", "LastName": "Zulu", "Email": "zed@globex.com",
-                                 "AccountId": ID["account:globex"]})
+    contact = sf.Contact.create(
+        {"FirstName": "Zed", "LastName": "Zulu", "Email": "zed@globex.com", "AccountId": ID["account:globex"]}
+    )
     lead = sf.Lead.create({"LastName": "Solo", "Company": "Acme"})
-    opportunity = sf.Opportunity.create({"Name": "Deal", "StageName": "Closed Won",
-                                         "CloseDate": "2026-12-01", "AccountId": ID["account:hooli"]})
+    opportunity = sf.Opportunity.create(
+        {"Name": "Deal", "StageName": "Closed Won", "CloseDate": "2026-12-01", "AccountId": ID["account:hooli"]}
+    )
     with pytest.raises(SalesforceMalformedRequest) as excinfo:
         sf.Contact.create({"LastName": "x", "Email": "not-an-email"})
 

@@ -1,4 +1,5 @@
 """Settings shared by every environment. Everything that differs comes from the environment."""
+
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -121,6 +122,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+
 # --- Celery -----------------------------------------------------------------------------
 def filesystem_broker_options(folder: Path, visibility_timeout: int = 3600) -> dict:
     return {
@@ -196,9 +198,7 @@ BOOKING_EMAIL_LEASE_SECONDS = float(os.environ.get("BOOKING_EMAIL_LEASE_SECONDS"
 SALESFORCE_CLIENT_ID = os.environ.get("SALESFORCE_CLIENT_ID", "")
 SALESFORCE_CLIENT_SECRET = os.environ.get("SALESFORCE_CLIENT_SECRET", "")
 SALESFORCE_LOGIN_URL = os.environ.get("SALESFORCE_LOGIN_URL", "https://login.salesforce.com").rstrip("/")
-SALESFORCE_SANDBOX_LOGIN_URL = os.environ.get(
-    "SALESFORCE_SANDBOX_LOGIN_URL", "https://test.salesforce.com"
-).rstrip("/")
+SALESFORCE_SANDBOX_LOGIN_URL = os.environ.get("SALESFORCE_SANDBOX_LOGIN_URL", "https://test.salesforce.com").rstrip("/")
 SALESFORCE_API_VERSION = os.environ.get("SALESFORCE_API_VERSION", "59.0")
 SALESFORCE_HTTP_TIMEOUT = float(os.environ.get("SALESFORCE_HTTP_TIMEOUT", "30"))
 SALESFORCE_ROUTING_TIMEOUT = float(os.environ.get("SALESFORCE_ROUTING_TIMEOUT", "3"))
@@ -274,7 +274,13 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # limits must count the requests of all gunicorn workers, and locmem counts per process.
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "workestra"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "workestra",
+        }
+    }
 else:
     # incr() on this backend re-sets the entry with the default TIMEOUT; MAX_ENTRIES high enough
     # that culling does not drop rate-limit counters during a flood.
@@ -343,6 +349,5 @@ CONTENT_SECURITY_POLICY = {
 }
 PERMISSIONS_POLICY = os.environ.get(
     "PERMISSIONS_POLICY",
-    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
-    "payment=(), usb=()",
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()",
 )

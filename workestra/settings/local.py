@@ -1,5 +1,6 @@
 """Local development and the demo: SQLite and the embedded broker unless told otherwise,
 and the local Salesforce emulator's OAuth client. None of these defaults exist in production."""
+
 import os
 
 from .base import *  # noqa: F401,F403
@@ -12,9 +13,9 @@ SECRET_KEY = SECRET_KEY or "local-development-only-not-a-secret"  # noqa: F405
 SALESFORCE_CLIENT_ID = os.environ.get("SALESFORCE_CLIENT_ID", "workestra-local-client")
 SALESFORCE_CLIENT_SECRET = os.environ.get("SALESFORCE_CLIENT_SECRET", "workestra-local-secret")
 SALESFORCE_LOGIN_URL = os.environ.get("SALESFORCE_LOGIN_URL", "https://127.0.0.1:8443").rstrip("/")
-SALESFORCE_SANDBOX_LOGIN_URL = os.environ.get(
-    "SALESFORCE_SANDBOX_LOGIN_URL", "https://127.0.0.1:8443/sandbox"
-).rstrip("/")
+SALESFORCE_SANDBOX_LOGIN_URL = os.environ.get("SALESFORCE_SANDBOX_LOGIN_URL", "https://127.0.0.1:8443/sandbox").rstrip(
+    "/"
+)
 # The demo's emulator answers on localhost too, which the connect form then accepts as a
 # custom (My Domain-like) login host.
 SALESFORCE_EXTRA_LOGIN_HOSTS = SALESFORCE_EXTRA_LOGIN_HOSTS or ["127.0.0.1:8443", "localhost:8443"]  # noqa: F405

@@ -1,4 +1,5 @@
 """Production: everything from the environment; no development defaults, no emulator client."""
+
 import os
 from urllib.parse import urlsplit
 

@@ -4,6 +4,7 @@ DATABASE_URL and REDIS_URL still choose PostgreSQL/Redis (CI) or SQLite/the embe
 (a laptop). Each pytest run gets its own run id, folder and Celery queue, exported through the
 environment so that worker processes the tests start share them (and parallel runs don't).
 """
+
 import os
 import tempfile
 import uuid
@@ -43,7 +44,10 @@ OUTBOX_SWEEP_INTERVAL = float(os.environ.get("OUTBOX_SWEEP_INTERVAL", "2"))
 SALESFORCE_COALESCE_SECONDS = float(os.environ.get("SALESFORCE_COALESCE_SECONDS", "0"))
 SALESFORCE_DRAIN_WAKE_TTL_SECONDS = float(os.environ.get("SALESFORCE_DRAIN_WAKE_TTL_SECONDS", "3"))
 CELERY_BEAT_SCHEDULE = {
-    "salesforce-outbox-sweep": {"task": "integrations.salesforce.tasks.sweep_outbox", "schedule": OUTBOX_SWEEP_INTERVAL},
+    "salesforce-outbox-sweep": {
+        "task": "integrations.salesforce.tasks.sweep_outbox",
+        "schedule": OUTBOX_SWEEP_INTERVAL,
+    },
     "worker-heartbeat": {"task": "workestra.tasks.heartbeat", "schedule": 5.0},
     "bookings-email-sweep": {"task": "bookings.tasks.sweep_emails", "schedule": OUTBOX_SWEEP_INTERVAL},
 }
@@ -51,7 +55,13 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = str(RUN_DIR / "mail")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": f"test-{RUN_ID}"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"test-{RUN_ID}",
+        }
+    }
 else:
     # One process per test run: locmem is enough and keeps runs apart.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -3,6 +3,7 @@
 The README's recap example reads it into a shell variable; `manage.py shell -c` cannot do that
 on Django 5.2, whose shell prints "N objects imported automatically" to stdout first.
 """
+
 from django.core.management.base import BaseCommand, CommandError
 
 from bookings.models import Booking

@@ -1,4 +1,5 @@
 """Durations in words for the sync-health figures: '0.4 s', '12 s', '4 min 5 s', '2 h 3 min'."""
+
 from datetime import timedelta
 
 from django import template

@@ -1,4 +1,5 @@
 """Support's admin: connections without tokens, operations with their attempts, and actions."""
+
 import pytest
 from django.utils import timezone
 
@@ -26,9 +27,16 @@ def staff_client(client, db):
 @pytest.fixture
 def connection(workspace):
     return Connection.objects.create(
-        workspace=workspace, status=Connection.Status.CONNECTED, org_id="00D5g000004PrdAAAA", sf_username="admin@acme.test",
-        instance_url="https://127.0.0.1:9", access_token=ACCESS, refresh_token=REFRESH,
-        api_usage_used=120, api_usage_total=15000, last_error="INVALID_SESSION_ID: Session expired or invalid",
+        workspace=workspace,
+        status=Connection.Status.CONNECTED,
+        org_id="00D5g000004PrdAAAA",
+        sf_username="admin@acme.test",
+        instance_url="https://127.0.0.1:9",
+        access_token=ACCESS,
+        refresh_token=REFRESH,
+        api_usage_used=120,
+        api_usage_total=15000,
+        last_error="INVALID_SESSION_ID: Session expired or invalid",
     )
 
 
@@ -40,20 +48,26 @@ def booking(member_user):
 @pytest.fixture
 def enqueued(monkeypatch):
     calls = []
-    monkeypatch.setattr(outbox, "enqueue_drain", lambda connection_id, countdown=0, **_: calls.append(connection_id) or True)
+    monkeypatch.setattr(
+        outbox, "enqueue_drain", lambda connection_id, countdown=0, **_: calls.append(connection_id) or True
+    )
     return calls
 
 
 def _op(connection, booking, state, **fields):
     fields.setdefault("trigger", "confirmed")
-    return SyncOperation.objects.create(workspace=booking.workspace, connection=connection, booking=booking, state=state, **fields)
+    return SyncOperation.objects.create(
+        workspace=booking.workspace, connection=connection, booking=booking, state=state, **fields
+    )
 
 
 def _stored_ciphertexts(connection) -> list[str]:
     from django.db.models import TextField
     from django.db.models.functions import Cast
 
-    row = Connection.objects.filter(pk=connection.pk).annotate(a=Cast("access_token", TextField()), r=Cast("refresh_token", TextField()))
+    row = Connection.objects.filter(pk=connection.pk).annotate(
+        a=Cast("access_token", TextField()), r=Cast("refresh_token", TextField())
+    )
     return list(row.values_list("a", "r").get())
 
 
@@ -71,7 +85,11 @@ def test_connection_pages_never_show_tokens(staff_client, connection):
         _assert_no_token(response.content.decode(), connection)
     page = change.content.decode()
     assert "access_token" not in page and "refresh_token" not in page
-    assert "120 / 15,000 (1%)" in page and "admin@acme.test" in page and "INVALID_SESSION_ID: Session expired or invalid" in page
+    assert (
+        "120 / 15,000 (1%)" in page
+        and "admin@acme.test" in page
+        and "INVALID_SESSION_ID: Session expired or invalid" in page
+    )
 
 
 def test_tokens_are_not_searchable(staff_client, connection):
@@ -81,7 +99,9 @@ def test_tokens_are_not_searchable(staff_client, connection):
 
 
 def test_mark_for_reconnect(staff_client, connection):
-    response = staff_client.post(CONNECTIONS, {"action": "mark_for_reconnect", "_selected_action": [connection.pk]}, follow=True)
+    response = staff_client.post(
+        CONNECTIONS, {"action": "mark_for_reconnect", "_selected_action": [connection.pk]}, follow=True
+    )
 
     connection.refresh_from_db()
     assert connection.status == Connection.Status.NEEDS_RECONNECT
@@ -90,7 +110,9 @@ def test_mark_for_reconnect(staff_client, connection):
 
 
 def test_refresh_users_reports_salesforce_errors(staff_client, connection):
-    response = staff_client.post(CONNECTIONS, {"action": "refresh_org_users", "_selected_action": [connection.pk]}, follow=True)
+    response = staff_client.post(
+        CONNECTIONS, {"action": "refresh_org_users", "_selected_action": [connection.pk]}, follow=True
+    )
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -99,42 +121,78 @@ def test_refresh_users_reports_salesforce_errors(staff_client, connection):
 
 
 def test_operation_pages_show_the_error_verbatim_and_every_attempt(staff_client, connection, booking):
-    op = _op(connection, booking, State.FAILED, attempts=2, api_calls=1.5, error_kind="permanent", error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION",
-             error_message="Meetings with <Globex> need an Opportunity: [WhatId]", sf_ids={"event": "00U5g00000EvtAAA"}, outcome="Salesforce refused the Event.")
-    SyncAttempt.objects.create(operation=op, result="pending", error_code="SERVER_UNAVAILABLE", error_message="Server unavailable, retry")
-    SyncAttempt.objects.create(operation=op, result="failed", error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION", error_message="Meetings with <Globex> need an Opportunity: [WhatId]")
+    op = _op(
+        connection,
+        booking,
+        State.FAILED,
+        attempts=2,
+        api_calls=1.5,
+        error_kind="permanent",
+        error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION",
+        error_message="Meetings with <Globex> need an Opportunity: [WhatId]",
+        sf_ids={"event": "00U5g00000EvtAAA"},
+        outcome="Salesforce refused the Event.",
+    )
+    SyncAttempt.objects.create(
+        operation=op, result="pending", error_code="SERVER_UNAVAILABLE", error_message="Server unavailable, retry"
+    )
+    SyncAttempt.objects.create(
+        operation=op,
+        result="failed",
+        error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION",
+        error_message="Meetings with <Globex> need an Opportunity: [WhatId]",
+    )
 
     listing = staff_client.get(OPERATIONS, {"q": booking.uid})
     change = staff_client.get(f"{OPERATIONS}{op.pk}/change/")
 
     assert listing.context["cl"].result_count == 1
-    assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in listing.content.decode() and "00U5g00000EvtAAA" in listing.content.decode()
+    assert (
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION" in listing.content.decode()
+        and "00U5g00000EvtAAA" in listing.content.decode()
+    )
     page = change.content.decode()
     assert "Meetings with &lt;Globex&gt; need an Opportunity: [WhatId]" in page
     assert "Server unavailable, retry" in page and "Salesforce refused the Event." in page
     assert staff_client.get(OPERATIONS, {"q": "00U5g00000EvtAAA"}).context["cl"].result_count == 1
     assert staff_client.get(OPERATIONS, {"q": "need an Opportunity"}).context["cl"].result_count == 1
-    assert staff_client.get(OPERATIONS, {"error_code": "FIELD_CUSTOM_VALIDATION_EXCEPTION"}).context["cl"].result_count == 1
+    assert (
+        staff_client.get(OPERATIONS, {"error_code": "FIELD_CUSTOM_VALIDATION_EXCEPTION"}).context["cl"].result_count
+        == 1
+    )
 
 
-def test_retry_now_makes_failed_deferred_and_pending_rows_due_and_drains(staff_client, connection, booking, enqueued, django_capture_on_commit_callbacks):
+def test_retry_now_makes_failed_deferred_and_pending_rows_due_and_drains(
+    staff_client, connection, booking, enqueued, django_capture_on_commit_callbacks
+):
     later = timezone.now() + timezone.timedelta(hours=1)
-    retried = [_op(connection, booking, state, next_attempt_at=later, attempts=8) for state in (State.FAILED, State.DEFERRED, State.PENDING)]
+    retried = [
+        _op(connection, booking, state, next_attempt_at=later, attempts=8)
+        for state in (State.FAILED, State.DEFERRED, State.PENDING)
+    ]
     pushed = _op(connection, booking, State.PUSHED)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(OPERATIONS, {"action": "retry_now", "_selected_action": [op.pk for op in [*retried, pushed]]}, follow=True)
+        response = staff_client.post(
+            OPERATIONS, {"action": "retry_now", "_selected_action": [op.pk for op in [*retried, pushed]]}, follow=True
+        )
 
     for op in retried:
         op.refresh_from_db()
-        assert op.state == State.PENDING and op.next_attempt_at <= timezone.now() and op.outcome == "Retry requested by support."
+        assert (
+            op.state == State.PENDING
+            and op.next_attempt_at <= timezone.now()
+            and op.outcome == "Retry requested by support."
+        )
     pushed.refresh_from_db()
     assert pushed.state == State.PUSHED
     assert enqueued == [connection.pk]
     assert "3 operation(s) will be retried now. 1 skipped" in response.content.decode()
 
 
-def test_retry_now_waits_for_reconnect_when_the_connection_is_not_connected(staff_client, connection, booking, enqueued, django_capture_on_commit_callbacks):
+def test_retry_now_waits_for_reconnect_when_the_connection_is_not_connected(
+    staff_client, connection, booking, enqueued, django_capture_on_commit_callbacks
+):
     Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.NEEDS_RECONNECT)
     op = _op(connection, booking, State.FAILED)
 
@@ -145,12 +203,16 @@ def test_retry_now_waits_for_reconnect_when_the_connection_is_not_connected(staf
     assert op.state == State.WAITING_RECONNECT and enqueued == []
 
 
-def test_replay_writes_a_new_operation_for_the_same_booking_and_kind(staff_client, connection, booking, enqueued, django_capture_on_commit_callbacks):
+def test_replay_writes_a_new_operation_for_the_same_booking_and_kind(
+    staff_client, connection, booking, enqueued, django_capture_on_commit_callbacks
+):
     original = _op(connection, booking, State.PUSHED, kind="booking", trigger="rescheduled")
     duplicate_pick = _op(connection, booking, State.FAILED, kind="booking", trigger="rescheduled")
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(OPERATIONS, {"action": "replay", "_selected_action": [original.pk, duplicate_pick.pk]}, follow=True)
+        response = staff_client.post(
+            OPERATIONS, {"action": "replay", "_selected_action": [original.pk, duplicate_pick.pk]}, follow=True
+        )
 
     new = SyncOperation.objects.exclude(pk__in=[original.pk, duplicate_pick.pk]).get()
     assert (new.booking_id, new.kind, new.trigger, new.state) == (booking.pk, "booking", "rescheduled", State.PENDING)

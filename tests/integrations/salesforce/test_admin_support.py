@@ -1,6 +1,7 @@
 """Support's lists: bookings by invitee and time, Salesforce ids linked, human labels, whole API
 calls; rows the system writes are read-only; sync health for staff; the nav links to admin."""
-from datetime import datetime, timezone as dt_timezone
+
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 State = SyncOperation.State
 OPERATIONS = "/admin/salesforce/syncoperation/"
-START = datetime(2030, 3, 4, 14, 0, tzinfo=dt_timezone.utc)
+START = datetime(2030, 3, 4, 14, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -25,39 +26,69 @@ def staff_client(client, db):
 @pytest.fixture
 def connection(workspace):
     return SalesforceConnection.objects.create(
-        workspace=workspace, status=SalesforceConnection.Status.CONNECTED, org_id="00D5g000004PrdAAAA",
-        instance_url="https://acme.my.salesforce.com", sf_username="admin@acme.test",
+        workspace=workspace,
+        status=SalesforceConnection.Status.CONNECTED,
+        org_id="00D5g000004PrdAAAA",
+        instance_url="https://acme.my.salesforce.com",
+        sf_username="admin@acme.test",
     )
 
 
 @pytest.fixture
 def operation(connection, member_user):
     booking = make_booking(make_link(member_user, slug="demo"), name="Jane Roe", start=START)
-    BookingSync.objects.create(booking=booking, workspace=booking.workspace, event_state="live", sf_event_id="00U5g00000EvtAAA",
-                               sf_who_id="0035g00000JaneAAA", sf_who_name="Jane Roe", sf_what_id="0065g00000RenwAAA", sf_what_name="Globex Renewal")
+    BookingSync.objects.create(
+        booking=booking,
+        workspace=booking.workspace,
+        event_state="live",
+        sf_event_id="00U5g00000EvtAAA",
+        sf_who_id="0035g00000JaneAAA",
+        sf_who_name="Jane Roe",
+        sf_what_id="0065g00000RenwAAA",
+        sf_what_name="Globex Renewal",
+    )
     op = SyncOperation.objects.create(
-        workspace=booking.workspace, connection=connection, booking=booking, trigger="confirmed", state=State.WAITING_RECONNECT,
-        attempts=3, api_calls=2.0392156862745097, error_code="FIELD_INTEGRITY_EXCEPTION", error_message="Assigned To ID: owner cannot be blank",
+        workspace=booking.workspace,
+        connection=connection,
+        booking=booking,
+        trigger="confirmed",
+        state=State.WAITING_RECONNECT,
+        attempts=3,
+        api_calls=2.0392156862745097,
+        error_code="FIELD_INTEGRITY_EXCEPTION",
+        error_message="Assigned To ID: owner cannot be blank",
         sf_ids={"event_id": "00U5g00000EvtAAA"},
     )
-    SyncAttempt.objects.create(operation=op, result=State.PENDING, error_code="SERVER_UNAVAILABLE", error_message="Server unavailable")
+    SyncAttempt.objects.create(
+        operation=op, result=State.PENDING, error_code="SERVER_UNAVAILABLE", error_message="Server unavailable"
+    )
     return op
 
 
 def test_the_operations_list_shows_invitee_time_labels_integers_and_linked_ids(staff_client, operation):
     html = staff_client.get(OPERATIONS).content.decode()
 
-    assert "Jane Roe<br><span class=\"quiet\" style=\"white-space:nowrap\">4 Mar 2030, 14:00 UTC</span>" in html and operation.booking.uid not in html
-    assert '<td class="field-state_label">Waiting for reconnect<br><span class="quiet">Booking confirmed</span></td>' in html
+    assert (
+        'Jane Roe<br><span class="quiet" style="white-space:nowrap">4 Mar 2030, 14:00 UTC</span>' in html
+        and operation.booking.uid not in html
+    )
+    assert (
+        '<td class="field-state_label">Waiting for reconnect<br><span class="quiet">Booking confirmed</span></td>'
+        in html
+    )
     assert "FIELD_<wbr>INTEGRITY_<wbr>EXCEPTION" in html
     assert '<td class="field-calls">2</td>' in html and "2.039" not in html
-    assert ('<a href="https://acme.my.salesforce.com/lightning/r/Event/00U5g00000EvtAAA/view" target="_blank" rel="noopener noreferrer">Event</a>'
-            '<br><span class="quiet">00U5g00000EvtAAA</span>') in html
+    assert (
+        '<a href="https://acme.my.salesforce.com/lightning/r/Event/00U5g00000EvtAAA/view" target="_blank" rel="noopener noreferrer">Event</a>'
+        '<br><span class="quiet">00U5g00000EvtAAA</span>'
+    ) in html
     for column in ("column-code", "column-salesforce_ids", "column-updated"):
         assert column in html
 
 
-@pytest.mark.parametrize("value,shown", [(0, "0"), (0.02, "<1"), (0.5, "0"), (1.49, "1"), (2.5, "2"), (12_345.2, "12,345")])
+@pytest.mark.parametrize(
+    "value,shown", [(0, "0"), (0.02, "<1"), (0.5, "0"), (1.49, "1"), (2.5, "2"), (12_345.2, "12,345")]
+)
 def test_api_calls_are_whole_numbers(value, shown):
     assert api_calls_integer(value) == shown
 
@@ -75,10 +106,16 @@ def test_sync_rows_are_read_only_but_keep_retry_and_replay(staff_client, operati
     assert SyncOperation.objects.filter(pk=operation.pk, state=State.WAITING_RECONNECT).exists()
 
 
-@pytest.mark.parametrize("url", [
-    "/admin/salesforce/bookingsync/", "/admin/salesforce/salesforceconnection/", "/admin/salesforce/salesforceuser/",
-    "/admin/routing/submission/", "/admin/notetaker/recap/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/salesforce/bookingsync/",
+        "/admin/salesforce/salesforceconnection/",
+        "/admin/salesforce/salesforceuser/",
+        "/admin/routing/submission/",
+        "/admin/notetaker/recap/",
+    ],
+)
 def test_system_written_lists_offer_no_add_or_delete(staff_client, operation, url):
     html = staff_client.get(url).content.decode()
     assert 'value="delete_selected"' not in html and f'href="{url}add/"' not in html
@@ -86,7 +123,11 @@ def test_system_written_lists_offer_no_add_or_delete(staff_client, operation, ur
 
 def test_booking_syncs_name_their_records(staff_client, operation):
     html = staff_client.get("/admin/salesforce/bookingsync/").content.decode()
-    assert ">Contact Jane Roe</a>" in html and ">Opportunity Globex Renewal</a>" in html and "4 Mar 2030, 14:00 UTC</span>" in html
+    assert (
+        ">Contact Jane Roe</a>" in html
+        and ">Opportunity Globex Renewal</a>" in html
+        and "4 Mar 2030, 14:00 UTC</span>" in html
+    )
 
 
 def test_staff_see_sync_health_for_a_connection(staff_client, connection, operation):
@@ -95,11 +136,17 @@ def test_staff_see_sync_health_for_a_connection(staff_client, connection, operat
     response = staff_client.get(f"/admin/salesforce/salesforceconnection/{connection.pk}/health/")
     html = response.content.decode()
 
-    assert response.status_code == 200 and html.count("<svg id=\"sf-chart-") == 2
+    assert response.status_code == 200 and html.count('<svg id="sf-chart-') == 2
     assert "FIELD_INTEGRITY_EXCEPTION" in html and "Assigned To ID: owner cannot be blank" in html
-    assert f"{OPERATIONS}?state__exact=failed&amp;error_code__exact=FIELD_INTEGRITY_EXCEPTION&amp;workspace__id__exact={connection.workspace_id}" in html
+    assert (
+        f"{OPERATIONS}?state__exact=failed&amp;error_code__exact=FIELD_INTEGRITY_EXCEPTION&amp;workspace__id__exact={connection.workspace_id}"
+        in html
+    )
     assert 'name="error_code"' not in html  # staff retry through the operations list's action
-    assert f'href="/admin/salesforce/salesforceconnection/{connection.pk}/health/">Sync health</a>' in staff_client.get("/admin/salesforce/salesforceconnection/").content.decode()
+    assert (
+        f'href="/admin/salesforce/salesforceconnection/{connection.pk}/health/">Sync health</a>'
+        in staff_client.get("/admin/salesforce/salesforceconnection/").content.decode()
+    )
 
 
 def test_sync_health_in_admin_is_for_staff_only(client, admin_user, connection):
@@ -118,4 +165,3 @@ def test_the_nav_links_staff_to_admin_and_says_who_is_signed_in(client, workspac
 
     assert '<a href="/admin/" id="nav-admin">Admin</a>' in staff_page and 'id="nav-admin"' not in member_page
     assert f"Signed in as <strong>{member_user.display_name}</strong>" in member_page
-

@@ -1,5 +1,6 @@
 """Deleting a booking whose Event is live in Salesforce is refused, saying why and what to do
 (cancel it first); cascades from a link, user or workspace deletion are refused too."""
+
 import pytest
 from django.db import transaction
 from django.db.models import ProtectedError
@@ -30,7 +31,10 @@ def test_the_admin_delete_page_refuses_and_says_to_cancel_first(team, pushed, ad
     page = admin_client.get(f"{ADMIN}{booking.pk}/delete/").content.decode()
     admin_client.post(f"{ADMIN}{booking.pk}/delete/", {"post": "yes"})
 
-    assert f"Booking {booking.uid} can&#x27;t be deleted yet: its Event {event_id} is live in Salesforce and would be left behind." in page
+    assert (
+        f"Booking {booking.uid} can&#x27;t be deleted yet: its Event {event_id} is live in Salesforce and would be left behind."
+        in page
+    )
     assert "Cancel selected bookings" in page
     assert 'name="post"' not in page  # no confirm button
     assert Booking.objects.filter(pk=booking.pk).exists()
@@ -59,7 +63,10 @@ def test_code_and_cascades_get_the_same_refusal(team, pushed):
         with pytest.raises(ProtectedError), transaction.atomic():
             cascade.delete()
 
-    assert f"Booking {booking.uid} can't be deleted yet: its Event {event_id} is live in Salesforce" in direct.value.args[0]
+    assert (
+        f"Booking {booking.uid} can't be deleted yet: its Event {event_id} is live in Salesforce"
+        in direct.value.args[0]
+    )
     assert Booking.objects.filter(pk=booking.pk).exists() and BookingSync.objects.filter(booking=booking).exists()
     assert event_id in live_event_ids(team)
 

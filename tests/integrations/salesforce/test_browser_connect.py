@@ -1,6 +1,7 @@
 """An admin connects Salesforce in a real browser: settings page → Production → Connect →
 the emulator's sign-in and consent → back on the settings page, connected; then maps Carol
 by hand and picks Events + Notes."""
+
 from pathlib import Path
 
 import pytest
@@ -17,14 +18,18 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 @pytest.fixture
 def emulator_page(browser):
     """A page that accepts the emulator's self-signed certificate (its CA isn't in Chromium's store)."""
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-GB", timezone_id="UTC", ignore_https_errors=True)
+    context = browser.new_context(
+        viewport={"width": 1100, "height": 900}, locale="en-GB", timezone_id="UTC", ignore_https_errors=True
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
     context.close()
 
 
-def test_admin_connects_maps_and_saves_in_the_browser(emulator_page, live_server, sf_settings, sfdc_emulator, workspace, admin_user):
+def test_admin_connects_maps_and_saves_in_the_browser(
+    emulator_page, live_server, sf_settings, sfdc_emulator, workspace, admin_user
+):
     sf_settings.PUBLIC_BASE_URL = live_server.url
     carol = make_member(workspace, "carol@acme.test", first_name="Carol")
     page = emulator_page

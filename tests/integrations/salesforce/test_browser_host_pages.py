@@ -2,6 +2,7 @@
 page's Salesforce records, the one-click reconnect banner, sync health on the settings page
 and the Django admin's lists at 1,440 px. Screenshots go to $WORKESTRA_SHOTS_DIR (or the
 test's tmp_path)."""
+
 import os
 import re
 from datetime import timedelta
@@ -11,7 +12,13 @@ import pytest
 from django.utils import timezone
 
 from bookings.availability import link_free_slots
-from integrations.salesforce.models import BookingSync, LinkPushSetting, SalesforceConnection, SalesforceUser, SyncOperation
+from integrations.salesforce.models import (
+    BookingSync,
+    LinkPushSetting,
+    SalesforceConnection,
+    SalesforceUser,
+    SyncOperation,
+)
 from tests.fixtures.factories import PASSWORD, make_booking, make_link, make_member, make_workspace
 from workestra.models import Membership, User
 
@@ -40,17 +47,34 @@ def world(status=SalesforceConnection.Status.CONNECTED):
     admin = make_member(workspace, "admin@acme.test", role=Membership.Role.ADMIN, first_name="Ada", last_name="Admin")
     bob = make_member(workspace, "bob@acme.test", first_name="Bob", last_name="Brown")
     connection = SalesforceConnection.objects.create(
-        workspace=workspace, status=status, environment=SalesforceConnection.Environment.SANDBOX, org_id="00D5g000004PrdAAAA",
-        org_name="Acme Corp", instance_url=INSTANCE, sf_username="admin@acme.test", sf_user_id="0055g00000AdmAAA",
-        api_usage_used=4_200, api_usage_total=15_000, api_usage_seen_at=timezone.now(), connected_at=timezone.now(),
+        workspace=workspace,
+        status=status,
+        environment=SalesforceConnection.Environment.SANDBOX,
+        org_id="00D5g000004PrdAAAA",
+        org_name="Acme Corp",
+        instance_url=INSTANCE,
+        sf_username="admin@acme.test",
+        sf_user_id="0055g00000AdmAAA",
+        api_usage_used=4_200,
+        api_usage_total=15_000,
+        api_usage_seen_at=timezone.now(),
+        connected_at=timezone.now(),
     )
-    SalesforceUser.objects.create(connection=connection, sf_id="0055g00000BobAAA", username="bob@acme.test", email="bob@acme.test", name="Bob Brown")
+    SalesforceUser.objects.create(
+        connection=connection,
+        sf_id="0055g00000BobAAA",
+        username="bob@acme.test",
+        email="bob@acme.test",
+        name="Bob Brown",
+    )
     return workspace, admin, bob, connection
 
 
 def op(connection, booking, state, **fields):
     fields.setdefault("trigger", "confirmed")
-    return SyncOperation.objects.create(workspace=booking.workspace, connection=connection, booking=booking, state=state, **fields)
+    return SyncOperation.objects.create(
+        workspace=booking.workspace, connection=connection, booking=booking, state=state, **fields
+    )
 
 
 def test_the_calendar_is_one_aligned_table_with_a_badge_for_every_booking(page, live_server, tmp_path):
@@ -60,17 +84,31 @@ def test_the_calendar_is_one_aligned_table_with_a_badge_for_every_booking(page, 
     LinkPushSetting.objects.create(link=internal, push_enabled=False)
     slots = link_free_slots(link)
     jane = make_booking(link, start=slots[0], email="jane.roe@globex.com", name="Jane Roe")
-    BookingSync.objects.create(booking=jane, workspace=jane.workspace, event_state="live", sf_event_id="00U5g00000EvtAAA",
-                               sf_owner_id="0055g00000BobAAA", sf_who_id="0035g00000JaneAAA", sf_who_name="Jane Roe",
-                               sf_what_id="0065g00000RenwAAA", sf_what_name="Globex Renewal",
-                               match_explanation="Contact Jane Roe: email matched; Opportunity Globex Renewal: the contact's account's most recently modified open opportunity")
+    BookingSync.objects.create(
+        booking=jane,
+        workspace=jane.workspace,
+        event_state="live",
+        sf_event_id="00U5g00000EvtAAA",
+        sf_owner_id="0055g00000BobAAA",
+        sf_who_id="0035g00000JaneAAA",
+        sf_who_name="Jane Roe",
+        sf_what_id="0065g00000RenwAAA",
+        sf_what_name="Globex Renewal",
+        match_explanation="Contact Jane Roe: email matched; Opportunity Globex Renewal: the contact's account's most recently modified open opportunity",
+    )
     op(connection, jane, State.PUSHED, outcome="Created Event 00U5g00000EvtAAA.")
     pending = make_booking(link, start=slots[1], name="Peter Pending")
     BookingSync.objects.create(booking=pending, workspace=pending.workspace)
     op(connection, pending, State.PENDING)
     failed = make_booking(link, start=slots[20], name="Fay Failed")
     BookingSync.objects.create(booking=failed, workspace=failed.workspace)
-    op(connection, failed, State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION", error_message="Assigned To ID: owner cannot be blank")
+    op(
+        connection,
+        failed,
+        State.FAILED,
+        error_code="FIELD_INTEGRITY_EXCEPTION",
+        error_message="Assigned To ID: owner cannot be blank",
+    )
     make_booking(internal, start=slots[40], name="Olga Off")
     make_booking(link, start=slots[60], name="Early Ed")  # booked before the connection
 
@@ -85,19 +123,32 @@ def test_the_calendar_is_one_aligned_table_with_a_badge_for_every_booking(page, 
         assert abs(cell.bounding_box()["x"] - header_x) < 1
     badges = page.locator("#calendar .cal-badges .badge").all_inner_texts()
     assert badges == [
-        "Salesforce: pushed", "Salesforce: pending", "Salesforce: failed: Assigned To ID: owner cannot be blank",
-        "Salesforce: not pushed: link toggle off", "Salesforce: not pushed: booked before Salesforce was connected",
+        "Salesforce: pushed",
+        "Salesforce: pending",
+        "Salesforce: failed: Assigned To ID: owner cannot be blank",
+        "Salesforce: not pushed: link toggle off",
+        "Salesforce: not pushed: booked before Salesforce was connected",
     ]
     row = page.locator("#calendar tr", has_text="Jane Roe")
     assert "Jane Roe · Globex Renewal" in row.inner_text()
-    assert row.get_by_role("link", name=re.compile("Open in Salesforce")).get_attribute("href") == f"{INSTANCE}/lightning/r/Event/00U5g00000EvtAAA/view"
+    assert (
+        row.get_by_role("link", name=re.compile("Open in Salesforce")).get_attribute("href")
+        == f"{INSTANCE}/lightning/r/Event/00U5g00000EvtAAA/view"
+    )
 
     row.get_by_role("link", name=re.compile(r"\d\d:\d\d–")).click()
     page.wait_for_url(re.compile(r"/bookings/"))
     page.screenshot(path=str(shots(tmp_path) / "booking-panel.png"), full_page=True)
     hrefs = [a.get_attribute("href") for a in page.get_by_role("link", name=re.compile("Open in Salesforce")).all()]
-    assert hrefs == [f"{INSTANCE}/lightning/r/{path}/view" for path in (
-        "Event/00U5g00000EvtAAA", "Contact/0035g00000JaneAAA", "Opportunity/0065g00000RenwAAA", "User/0055g00000BobAAA")]
+    assert hrefs == [
+        f"{INSTANCE}/lightning/r/{path}/view"
+        for path in (
+            "Event/00U5g00000EvtAAA",
+            "Contact/0035g00000JaneAAA",
+            "Opportunity/0065g00000RenwAAA",
+            "User/0055g00000BobAAA",
+        )
+    ]
     assert page.locator(".sf-record", has_text="Globex Renewal").is_visible()
 
 
@@ -106,7 +157,13 @@ def test_the_admins_reconnect_banner_starts_the_reconnect_itself(page, live_serv
     settings.SALESFORCE_SANDBOX_LOGIN_URL = "https://sandbox-login.example"
     world(status=SalesforceConnection.Status.NEEDS_RECONNECT)
     authorize = []
-    page.route("https://sandbox-login.example/**", lambda route: (authorize.append(route.request.url), route.fulfill(body="<h1>Salesforce sign-in</h1>", content_type="text/html")))
+    page.route(
+        "https://sandbox-login.example/**",
+        lambda route: (
+            authorize.append(route.request.url),
+            route.fulfill(body="<h1>Salesforce sign-in</h1>", content_type="text/html"),
+        ),
+    )
 
     sign_in(page, live_server, "admin@acme.test")
     banner = page.get_by_role("alert")
@@ -132,10 +189,20 @@ def test_sync_health_on_the_settings_page(page, live_server, tmp_path):
             created = now - timedelta(days=day, minutes=i)
             rows.append((bookings[(day + i) % 12], state, created))
     for booking, state, created in rows:
-        code = ("FIELD_INTEGRITY_EXCEPTION", "Assigned To ID: owner cannot be blank") if state == State.FAILED and booking.pk % 2 else (
-            ("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id") if state == State.FAILED else ("", ""))
-        row = op(connection, booking, state, api_calls=0.4 if state == State.PUSHED else 0, error_code=code[0], error_message=code[1],
-                 finished_at=created + timedelta(milliseconds=350) if state == State.PUSHED else None)
+        code = (
+            ("FIELD_INTEGRITY_EXCEPTION", "Assigned To ID: owner cannot be blank")
+            if state == State.FAILED and booking.pk % 2
+            else (("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id") if state == State.FAILED else ("", ""))
+        )
+        row = op(
+            connection,
+            booking,
+            state,
+            api_calls=0.4 if state == State.PUSHED else 0,
+            error_code=code[0],
+            error_message=code[1],
+            finished_at=created + timedelta(milliseconds=350) if state == State.PUSHED else None,
+        )
         SyncOperation.objects.filter(pk=row.pk).update(created_at=created)
     op(connection, bookings[0], State.PENDING)
 
@@ -153,28 +220,57 @@ def test_sync_health_on_the_settings_page(page, live_server, tmp_path):
         page.get_by_role("button", name="Download CSV").click()
     assert download.value.suggested_filename.startswith("salesforce-operations-acme-")
     failed_before = SyncOperation.objects.filter(state=State.FAILED, error_code="INVALID_CROSS_REFERENCE_KEY").count()
-    page.locator("#health-groups tr[data-code='INVALID_CROSS_REFERENCE_KEY']").get_by_role("button", name=re.compile("Retry all")).click()
+    page.locator("#health-groups tr[data-code='INVALID_CROSS_REFERENCE_KEY']").get_by_role(
+        "button", name=re.compile("Retry all")
+    ).click()
     page.wait_for_url(re.compile(r"/settings/integrations/salesforce/#sync-health$"))
-    assert page.get_by_text(f"{failed_before} failed operations (INVALID_CROSS_REFERENCE_KEY) will be retried now.").is_visible()
+    assert page.get_by_text(
+        f"{failed_before} failed operations (INVALID_CROSS_REFERENCE_KEY) will be retried now."
+    ).is_visible()
     assert not SyncOperation.objects.filter(state=State.FAILED, error_code="INVALID_CROSS_REFERENCE_KEY").exists()
     page.screenshot(path=str(shots(tmp_path) / "settings-page.png"), full_page=True)
 
 
-@pytest.mark.parametrize("path", [
-    "/admin/salesforce/syncoperation/", "/admin/salesforce/bookingsync/", "/admin/bookings/booking/", "/admin/salesforce/salesforceconnection/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/salesforce/syncoperation/",
+        "/admin/salesforce/bookingsync/",
+        "/admin/bookings/booking/",
+        "/admin/salesforce/salesforceconnection/",
+    ],
+)
 def test_support_lists_fit_a_1440_px_screen(page, live_server, tmp_path, path):
     _, admin, bob, connection = world()
     User.objects.create_superuser(email="support@workestra.test", password=PASSWORD)
     link = make_link(bob, slug="bob", title="Intro with Bob")
     slots = link_free_slots(link)
     for i in range(8):
-        booking = make_booking(link, start=slots[i], name=f"Invitee Number {i}", email=f"invitee.number.{i}@globex-industries.example")
-        BookingSync.objects.create(booking=booking, workspace=booking.workspace, event_state="live", sf_event_id=f"00U5g00000Evt{i:03d}",
-                                   sf_who_id=f"0035g00000Jan{i:03d}", sf_who_name=f"Invitee Number {i}", sf_what_id="0065g00000RenwAAA", sf_what_name="Globex Renewal 2027")
-        op(connection, booking, [State.PUSHED, State.FAILED, State.WAITING_RECONNECT, State.DEFERRED][i % 4], attempts=i, api_calls=1.0392,
-           error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION" if i % 4 == 1 else "", sf_ids={"event_id": f"00U5g00000Evt{i:03d}"},
-           error_message="Meetings with Globex need an Opportunity before they can be booked: [WhatId]" if i % 4 == 1 else "")
+        booking = make_booking(
+            link, start=slots[i], name=f"Invitee Number {i}", email=f"invitee.number.{i}@globex-industries.example"
+        )
+        BookingSync.objects.create(
+            booking=booking,
+            workspace=booking.workspace,
+            event_state="live",
+            sf_event_id=f"00U5g00000Evt{i:03d}",
+            sf_who_id=f"0035g00000Jan{i:03d}",
+            sf_who_name=f"Invitee Number {i}",
+            sf_what_id="0065g00000RenwAAA",
+            sf_what_name="Globex Renewal 2027",
+        )
+        op(
+            connection,
+            booking,
+            [State.PUSHED, State.FAILED, State.WAITING_RECONNECT, State.DEFERRED][i % 4],
+            attempts=i,
+            api_calls=1.0392,
+            error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION" if i % 4 == 1 else "",
+            sf_ids={"event_id": f"00U5g00000Evt{i:03d}"},
+            error_message="Meetings with Globex need an Opportunity before they can be booked: [WhatId]"
+            if i % 4 == 1
+            else "",
+        )
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{live_server.url}/admin/login/?next={path}")
     page.locator("#id_username").fill("support@workestra.test")

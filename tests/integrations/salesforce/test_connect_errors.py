@@ -1,5 +1,6 @@
 """What a real org answers when a connect can't work, in plain words with what to do next;
 the org's name; and the warning when the connected user can't read every Event."""
+
 import html
 from urllib.parse import urlsplit
 
@@ -52,7 +53,10 @@ def connect(client, emulator, username=seed.ADMIN):
             "Connected Apps OAuth Usage, then Connect again. Nothing was changed. "
             "(Salesforce said OAUTH_APP_BLOCKED: this app is blocked by admin.)",
         ),
-        ("inactive_user", "That Salesforce user is deactivated. Sign in as an active user, or ask your Salesforce admin to reactivate this one."),
+        (
+            "inactive_user",
+            "That Salesforce user is deactivated. Sign in as an active user, or ask your Salesforce admin to reactivate this one.",
+        ),
         ("inactive_org", "That Salesforce org is inactive or locked."),
     ],
 )
@@ -72,7 +76,10 @@ def test_an_org_refusing_the_app_after_sign_in_is_explained(admin_session, works
     [
         ("inactive_user", "That Salesforce user is deactivated."),
         ("inactive_org", "That Salesforce org is inactive or locked."),
-        ("invalid_client_id", "Salesforce refused Workestra's OAuth client (invalid_client_id): client identifier invalid."),
+        (
+            "invalid_client_id",
+            "Salesforce refused Workestra's OAuth client (invalid_client_id): client identifier invalid.",
+        ),
     ],
 )
 def test_a_token_endpoint_refusal_at_connect_is_explained(admin_session, workspace, sfdc_emulator, code, expected):
@@ -92,7 +99,10 @@ def test_errors_salesforce_shows_on_its_own_page_have_words_too():
         "The Connected App's callback URL doesn't match Workestra's. In Salesforce, the app's Callback URL must be exactly "
         "PUBLIC_BASE_URL/settings/integrations/salesforce/callback/."
     )
-    assert connect_error_message("strange_thing", "who knows") == "Salesforce refused the connection (strange_thing): who knows Nothing was changed."
+    assert (
+        connect_error_message("strange_thing", "who knows")
+        == "Salesforce refused the connection (strange_thing): who knows Nothing was changed."
+    )
 
 
 def test_an_org_without_api_access_is_named_and_never_loops(admin_session, workspace, sfdc_emulator):
@@ -101,7 +111,10 @@ def test_an_org_without_api_access_is_named_and_never_loops(admin_session, works
     response = connect(admin_session, sfdc_emulator)
 
     assert "Connected as Ada Admin" in text_of(response)
-    assert "The connected Salesforce user lacks: API access for the org: this Salesforce edition or org has the API turned off" in text_of(response)
+    assert (
+        "The connected Salesforce user lacks: API access for the org: this Salesforce edition or org has the API turned off"
+        in text_of(response)
+    )
     connection = Connection.objects.get(workspace=workspace)
     tokens_before = sfdc_emulator.control.count_calls(TOKEN_PATH)["count"]
     with pytest.raises(PermanentError) as raised:
@@ -129,7 +142,7 @@ def test_a_user_who_cannot_read_all_events_is_warned(admin_session, workspace, s
     assert "Connected as Alice Anders (alice@acme.test)" in text_of(response)
     assert (
         "Some Events may be invisible to Workestra. The connected Salesforce user can't read every Event "
-        "(no \"View All Data\"). When Salesforce doesn't answer a create in time, Workestra looks for the Event "
+        '(no "View All Data"). When Salesforce doesn\'t answer a create in time, Workestra looks for the Event '
         "before trying again; Events this user can't see can't be found, so a retry may create a second one."
     ) in page
     assert Connection.objects.get(workspace=workspace).reads_all_events is False

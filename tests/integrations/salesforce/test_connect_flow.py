@@ -1,5 +1,6 @@
 """The whole connect flow against the emulator over TLS: the Django test client drives the
 real views, and the emulator's sign-in and consent forms are posted like a browser would."""
+
 import html
 from urllib.parse import parse_qs, urlsplit
 
@@ -62,7 +63,18 @@ def admin_session(client, admin_user, sf_settings):
         ("sandbox", "Sandbox", seed.SANDBOX_ORG_ID, "/sandbox/services/oauth2/token"),
     ],
 )
-def test_full_connect(admin_session, admin_user, workspace, sfdc_emulator, environment, label, org_id, token_path, monkeypatch, django_capture_on_commit_callbacks):
+def test_full_connect(
+    admin_session,
+    admin_user,
+    workspace,
+    sfdc_emulator,
+    environment,
+    label,
+    org_id,
+    token_path,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
     queued = []
     monkeypatch.setattr(tasks.refresh_org_users, "apply_async", lambda args, **kw: queued.append(args))
 
@@ -95,7 +107,9 @@ def test_authorize_request_carries_state_pkce_and_scopes(admin_session, sfdc_emu
     pending = admin_session.session[oauth.SESSION_KEY]
     assert url.startswith(sfdc_emulator.login_url + "/services/oauth2/authorize?")
     assert query["scope"] == ["api refresh_token offline_access"] and query["state"] == [pending["state"]]
-    assert query["code_challenge_method"] == ["S256"] and query["code_challenge"] == [oauth._code_challenge(pending["verifier"])]
+    assert query["code_challenge_method"] == ["S256"] and query["code_challenge"] == [
+        oauth._code_challenge(pending["verifier"])
+    ]
 
 
 def test_deny_at_consent_changes_nothing(admin_session, workspace, sfdc_emulator):
@@ -183,7 +197,10 @@ def test_missing_note_rights_refuse_events_and_notes_but_events_only_saves(admin
     assert "Connected as Nora Nonotes (nonotes@acme.test)" in text_of(connected)
     assert "lacks" not in text_of(connected)  # Events only (the default) needs no Note rights
 
-    refused = admin_session.post(BASE + "settings/", {"object_scope": "events_notes", "cancel_behaviour": "mark_closed", "no_match_behaviour": "skip"})
+    refused = admin_session.post(
+        BASE + "settings/",
+        {"object_scope": "events_notes", "cancel_behaviour": "mark_closed", "no_match_behaviour": "skip"},
+    )
 
     assert refused.status_code == 400
     assert (
@@ -191,20 +208,36 @@ def test_missing_note_rights_refuse_events_and_notes_but_events_only_saves(admin
         "Ask your Salesforce admin to grant them, or choose Events only. Nothing was saved." in text_of(refused)
     )
     connection = Connection.objects.get(workspace=workspace)
-    assert (connection.object_scope, connection.cancel_behaviour, connection.no_match_behaviour) == ("events", "delete", "create")
+    assert (connection.object_scope, connection.cancel_behaviour, connection.no_match_behaviour) == (
+        "events",
+        "delete",
+        "create",
+    )
     assert connection.missing_permissions == []
 
-    saved = admin_session.post(BASE + "settings/", {"object_scope": "events", "cancel_behaviour": "mark_closed", "no_match_behaviour": "skip"}, follow=True)
+    saved = admin_session.post(
+        BASE + "settings/",
+        {"object_scope": "events", "cancel_behaviour": "mark_closed", "no_match_behaviour": "skip"},
+        follow=True,
+    )
 
     assert "Salesforce settings saved." in text_of(saved)
     connection.refresh_from_db()
-    assert (connection.object_scope, connection.cancel_behaviour, connection.no_match_behaviour) == ("events", "mark_closed", "skip")
+    assert (connection.object_scope, connection.cancel_behaviour, connection.no_match_behaviour) == (
+        "events",
+        "mark_closed",
+        "skip",
+    )
 
 
 def test_events_and_notes_save_when_the_user_has_note_rights(admin_session, workspace, sfdc_emulator):
     connect_via_views(admin_session, sfdc_emulator)
 
-    saved = admin_session.post(BASE + "settings/", {"object_scope": "events_notes", "cancel_behaviour": "delete", "no_match_behaviour": "create"}, follow=True)
+    saved = admin_session.post(
+        BASE + "settings/",
+        {"object_scope": "events_notes", "cancel_behaviour": "delete", "no_match_behaviour": "create"},
+        follow=True,
+    )
 
     assert "Salesforce settings saved." in text_of(saved)
     assert Connection.objects.get(workspace=workspace).object_scope == "events_notes"
@@ -215,11 +248,16 @@ def test_a_user_without_api_access_is_named(admin_session, workspace, sfdc_emula
 
     text = text_of(response)
     assert "Connected as Noah Noapi (noapi@acme.test)" in text
-    assert 'The connected Salesforce user lacks: API access: the profile of noapi@acme.test has no "API Enabled" permission.' in text
+    assert (
+        'The connected Salesforce user lacks: API access: the profile of noapi@acme.test has no "API Enabled" permission.'
+        in text
+    )
     connection = Connection.objects.get(workspace=workspace)
-    assert connection.missing_permissions == ['API access: the profile of noapi@acme.test has no "API Enabled" permission.']
+    assert connection.missing_permissions == [
+        'API access: the profile of noapi@acme.test has no "API Enabled" permission.'
+    ]
     page = text_of(admin_session.get(BASE))
-    assert 'Missing Salesforce permissions. The connected Salesforce user lacks: API access' in page
+    assert "Missing Salesforce permissions. The connected Salesforce user lacks: API access" in page
 
 
 def test_disconnect_revokes_at_salesforce_and_forgets_the_tokens(admin_session, workspace, sfdc_emulator):
@@ -254,7 +292,9 @@ def test_connecting_sandbox_replaces_production_after_confirmation(admin_session
 
 def test_reconnect_after_needs_reconnect(admin_session, workspace, sfdc_emulator):
     connect_via_views(admin_session, sfdc_emulator)
-    Connection.objects.filter(workspace=workspace).update(status=Connection.Status.NEEDS_RECONNECT, last_error="revoked")
+    Connection.objects.filter(workspace=workspace).update(
+        status=Connection.Status.NEEDS_RECONNECT, last_error="revoked"
+    )
 
     url = start_connect(admin_session, "production", confirm_replace="1")  # the Reconnect button
     response = admin_session.get(authorize(sfdc_emulator, url), follow=True)

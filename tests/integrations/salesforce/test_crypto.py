@@ -1,4 +1,5 @@
 """Tokens at rest and `manage.py rotate_token_keys`."""
+
 from io import StringIO
 
 import pytest
@@ -23,9 +24,12 @@ def keys():
 
 
 def raw_tokens(pk) -> tuple[str, str]:
-    row = SalesforceConnection.objects.filter(pk=pk).annotate(
-        raw_access=Cast("access_token", TextField()), raw_refresh=Cast("refresh_token", TextField())
-    ).values_list("raw_access", "raw_refresh").get()
+    row = (
+        SalesforceConnection.objects.filter(pk=pk)
+        .annotate(raw_access=Cast("access_token", TextField()), raw_refresh=Cast("refresh_token", TextField()))
+        .values_list("raw_access", "raw_refresh")
+        .get()
+    )
     return row
 
 
@@ -37,7 +41,9 @@ def rotate() -> str:
 
 def test_tokens_are_stored_encrypted(settings, keys):
     settings.TOKEN_ENCRYPTION_KEYS = [keys["A"]]
-    connection = SalesforceConnection.objects.create(workspace=make_workspace(), access_token=ACCESS, refresh_token=REFRESH)
+    connection = SalesforceConnection.objects.create(
+        workspace=make_workspace(), access_token=ACCESS, refresh_token=REFRESH
+    )
 
     raw_access, raw_refresh = raw_tokens(connection.pk)
 
@@ -48,7 +54,9 @@ def test_tokens_are_stored_encrypted(settings, keys):
 
 def test_rotation_re_encrypts_under_the_first_key(settings, keys):
     settings.TOKEN_ENCRYPTION_KEYS = [keys["A"]]
-    connection = SalesforceConnection.objects.create(workspace=make_workspace(), access_token=ACCESS, refresh_token=REFRESH)
+    connection = SalesforceConnection.objects.create(
+        workspace=make_workspace(), access_token=ACCESS, refresh_token=REFRESH
+    )
     SalesforceConnection.objects.create(workspace=make_workspace("blank"))  # no tokens: nothing to rotate
 
     settings.TOKEN_ENCRYPTION_KEYS = [keys["B"], keys["A"]]
@@ -71,7 +79,9 @@ def test_rotation_re_encrypts_under_the_first_key(settings, keys):
 
 def test_rotation_is_idempotent(settings, keys):
     settings.TOKEN_ENCRYPTION_KEYS = [keys["B"], keys["A"]]
-    connection = SalesforceConnection.objects.create(workspace=make_workspace(), access_token=ACCESS, refresh_token=REFRESH)
+    connection = SalesforceConnection.objects.create(
+        workspace=make_workspace(), access_token=ACCESS, refresh_token=REFRESH
+    )
 
     rotate()
     output = rotate()
@@ -83,13 +93,17 @@ def test_rotation_is_idempotent(settings, keys):
 
 def test_rotation_fails_clearly_and_changes_nothing_when_a_key_is_missing(settings, keys):
     settings.TOKEN_ENCRYPTION_KEYS = [keys["A"]]
-    first = SalesforceConnection.objects.create(workspace=make_workspace("first"), access_token=ACCESS, refresh_token=REFRESH)
+    first = SalesforceConnection.objects.create(
+        workspace=make_workspace("first"), access_token=ACCESS, refresh_token=REFRESH
+    )
     settings.TOKEN_ENCRYPTION_KEYS = [keys["C"]]
     orphan = SalesforceConnection.objects.create(workspace=make_workspace("orphan"), access_token=ACCESS)
     before = raw_tokens(first.pk)
 
     settings.TOKEN_ENCRYPTION_KEYS = [keys["B"], keys["A"]]
-    with pytest.raises(CommandError, match=f"access_token of Salesforce connection {orphan.pk} cannot be decrypted with any key"):
+    with pytest.raises(
+        CommandError, match=f"access_token of Salesforce connection {orphan.pk} cannot be decrypted with any key"
+    ):
         rotate()
 
     assert raw_tokens(first.pk) == before  # one transaction: all rows or none

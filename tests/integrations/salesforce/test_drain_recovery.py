@@ -1,6 +1,7 @@
 """What a drain does when things go wrong around it: an unexpected exception, a worker that
 died mid-batch, an org switch in flight, a reconnect racing a hold; and the outbox's upkeep
 (prune, bounded redaction)."""
+
 from datetime import timedelta
 
 import pytest
@@ -27,7 +28,9 @@ def _due_now():
 
 
 # ---- unexpected exceptions -----------------------------------------------------------------
-def test_an_unexpected_exception_is_an_attempt_that_backs_off_and_ends_failed_with_its_reason(team, monkeypatch, settings):
+def test_an_unexpected_exception_is_an_attempt_that_backs_off_and_ends_failed_with_its_reason(
+    team, monkeypatch, settings
+):
     # Given a push that crashes with a bug every time.
     settings.SALESFORCE_MAX_ATTEMPTS = 3
     settings.SALESFORCE_RETRY_BASE_SECONDS = settings.SALESFORCE_RETRY_MAX_SECONDS = 60
@@ -60,10 +63,17 @@ def test_an_unexpected_exception_is_an_attempt_that_backs_off_and_ends_failed_wi
 def test_an_exception_before_any_push_is_recorded_the_same_way(team, monkeypatch, settings):
     settings.SALESFORCE_RETRY_BASE_SECONDS = settings.SALESFORCE_RETRY_MAX_SECONDS = 60
     team.book("alice")
-    monkeypatch.setattr(drain_module, "client_for", lambda connection: (_ for _ in ()).throw(RuntimeError("no client today")))
+    monkeypatch.setattr(
+        drain_module, "client_for", lambda connection: (_ for _ in ()).throw(RuntimeError("no client today"))
+    )
     drain(team.connection.pk)
     op = SyncOperation.objects.get()
-    assert (op.state, op.attempts, op.error_code, op.error_message) == (State.PENDING, 1, "RuntimeError", "RuntimeError: no client today")
+    assert (op.state, op.attempts, op.error_code, op.error_message) == (
+        State.PENDING,
+        1,
+        "RuntimeError",
+        "RuntimeError: no client today",
+    )
 
 
 def test_events_created_before_a_crash_are_recorded_and_only_the_rest_retry(team, monkeypatch, settings):
@@ -104,7 +114,9 @@ def test_a_row_whose_worker_dies_every_time_ends_failed_instead_of_being_revived
     for expected in (State.PENDING, State.FAILED):
         token = outbox.lease_acquire(team.connection.pk)
         assert outbox.claim_batch(team.refresh(), token)
-        SalesforceConnection.objects.filter(pk=team.connection.pk).update(drain_lease_until=timezone.now())  # the worker died
+        SalesforceConnection.objects.filter(pk=team.connection.pk).update(
+            drain_lease_until=timezone.now()
+        )  # the worker died
         outbox.sweep()
         op = SyncOperation.objects.get()
         assert (op.state, op.error_code) == (expected, "WORKER_LOST")
@@ -116,7 +128,9 @@ def test_a_row_whose_worker_dies_every_time_ends_failed_instead_of_being_revived
 def _switch_org(connection) -> None:
     """What connecting another org does to the connection and its syncs (services._forget_previous_org)."""
     SalesforceConnection.objects.filter(pk=connection.pk).update(org_id="00DNEWORG000000AAA")
-    BookingSync.objects.filter(workspace=connection.workspace).update(sf_event_id="", event_state=BookingSync.EventState.NONE, create_sent_at=None)
+    BookingSync.objects.filter(workspace=connection.workspace).update(
+        sf_event_id="", event_state=BookingSync.EventState.NONE, create_sent_at=None
+    )
 
 
 def test_an_org_switch_after_the_push_wrote_its_ids_keeps_the_old_orgs_ids_off_the_syncs(team, monkeypatch):
@@ -169,7 +183,9 @@ def test_an_org_switch_before_a_call_stops_the_batch_before_it_sends_anything(te
 # ---- waiting rows of a connection that is connected again ------------------------------------
 def test_the_sweep_sends_rows_left_waiting_on_a_connection_that_is_connected_again(team):
     booking = team.book("alice")
-    SyncOperation.objects.filter(booking=booking).update(state=State.WAITING_RECONNECT, outcome="Waiting for an admin to reconnect Salesforce.")
+    SyncOperation.objects.filter(booking=booking).update(
+        state=State.WAITING_RECONNECT, outcome="Waiting for an admin to reconnect Salesforce."
+    )
     assert outbox.sweep() == 1
     op = SyncOperation.objects.get()
     assert (op.state, op.outcome) == (State.PENDING, "Replaying: Salesforce is connected again.")
@@ -180,7 +196,9 @@ def test_the_sweep_sends_rows_left_waiting_on_a_connection_that_is_connected_aga
 def test_the_sweep_leaves_rows_waiting_while_the_connection_needs_a_reconnect(team):
     team.book("alice")
     SyncOperation.objects.update(state=State.WAITING_RECONNECT)
-    SalesforceConnection.objects.filter(pk=team.connection.pk).update(status=SalesforceConnection.Status.NEEDS_RECONNECT)
+    SalesforceConnection.objects.filter(pk=team.connection.pk).update(
+        status=SalesforceConnection.Status.NEEDS_RECONNECT
+    )
     assert outbox.sweep() == 0
     assert SyncOperation.objects.get().state == State.WAITING_RECONNECT
 
@@ -215,7 +233,9 @@ def test_prune_runs_in_beat():
     tasks = {entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
     from workestra.settings import base
 
-    assert "integrations.salesforce.tasks.prune_outbox" in {entry["task"] for entry in base.CELERY_BEAT_SCHEDULE.values()}
+    assert "integrations.salesforce.tasks.prune_outbox" in {
+        entry["task"] for entry in base.CELERY_BEAT_SCHEDULE.values()
+    }
     assert "integrations.salesforce.tasks.sweep_outbox" in tasks
     assert base.SALESFORCE_OUTBOX_RETENTION_DAYS == 90
 
@@ -252,7 +272,11 @@ def test_a_booking_that_crashes_its_batch_is_retried_alone_so_the_others_still_g
     drain(team.connection.pk)  # the poisoned one alone: it crashes and gives up; the others go after it
     # Then the others were retried alone and pushed; the poisoned one ended failed with its reason.
     assert {op.booking_id: op.state for op in SyncOperation.objects.all()} == {
-        poisoned.pk: State.FAILED, others[0].pk: State.PUSHED, others[1].pk: State.PUSHED,
+        poisoned.pk: State.FAILED,
+        others[0].pk: State.PUSHED,
+        others[1].pk: State.PUSHED,
     }
-    assert SyncOperation.objects.get(booking=poisoned).outcome.endswith("Unexpected error: ZeroDivisionError: division by zero")
+    assert SyncOperation.objects.get(booking=poisoned).outcome.endswith(
+        "Unexpected error: ZeroDivisionError: division by zero"
+    )
     assert len(team.events()) == 2

@@ -1,5 +1,6 @@
 """How a drain is woken: at most one queued wake-up per connection, the coalescing window,
 a lost wake-up recovered by the sweep, and never two drains on one connection."""
+
 import threading
 import time
 from datetime import timedelta
@@ -200,11 +201,16 @@ def test_a_broker_refusing_the_task_leaves_no_wake_up_behind(team, monkeypatch, 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_wake_up_lost_by_the_broker_is_recovered_by_the_sweep_of_a_real_worker(client, sf_settings, sfdc_emulator, celery_worker_process):
+def test_a_wake_up_lost_by_the_broker_is_recovered_by_the_sweep_of_a_real_worker(
+    client, sf_settings, sfdc_emulator, celery_worker_process
+):
     # Given a booking whose wake-up task the broker accepted and then lost.
     team = make_team(sfdc_emulator)
     with mock.patch("integrations.salesforce.tasks.drain_connection.apply_async") as lost_task:
-        response = client.post("/book/acme/alice/", {"name": "Jane Roe", "email": "jane.roe@globex.com", "start": team.free_slot("alice").isoformat()})
+        response = client.post(
+            "/book/acme/alice/",
+            {"name": "Jane Roe", "email": "jane.roe@globex.com", "start": team.free_slot("alice").isoformat()},
+        )
     assert response.status_code == 302 and lost_task.call_count == 1
     assert _wake(team.connection)[0]  # a wake-up looks scheduled
     # When a worker (with beat: a sweep each second, wake-ups trusted for 3 s) runs.

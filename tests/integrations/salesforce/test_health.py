@@ -1,5 +1,6 @@
 """Sync health: the figures (per day, per error code, lag, booking → Event), the SVG charts,
 "Retry all in this group" and the CSV export, all scoped to the admin's workspace."""
+
 import csv
 import html
 import io
@@ -25,15 +26,24 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 def make_connection(workspace, **fields):
-    values = {"status": SalesforceConnection.Status.CONNECTED, "org_id": "00D5g000004PrdAAAA", "sf_username": "admin@acme.test",
-              "instance_url": "https://acme.my.salesforce.com", "api_usage_used": 900, "api_usage_total": 15_000, **fields}
+    values = {
+        "status": SalesforceConnection.Status.CONNECTED,
+        "org_id": "00D5g000004PrdAAAA",
+        "sf_username": "admin@acme.test",
+        "instance_url": "https://acme.my.salesforce.com",
+        "api_usage_used": 900,
+        "api_usage_total": 15_000,
+        **fields,
+    }
     return SalesforceConnection.objects.create(workspace=workspace, **values)
 
 
 def op(connection, booking, state, *, created_at=None, **fields):
     """A row as the drain leaves it; created_at is auto_now_add, so it is set afterwards."""
     fields.setdefault("trigger", "confirmed")
-    row = SyncOperation.objects.create(workspace=booking.workspace, connection=connection, booking=booking, state=state, **fields)
+    row = SyncOperation.objects.create(
+        workspace=booking.workspace, connection=connection, booking=booking, state=state, **fields
+    )
     if created_at is not None:
         SyncOperation.objects.filter(pk=row.pk).update(created_at=created_at)
         row.refresh_from_db()
@@ -61,7 +71,13 @@ def other_world(db):
     admin = make_member(workspace, "admin@globex.test", role=Membership.Role.ADMIN)
     connection = make_connection(workspace, org_id="00D5g000004OthAAAA")
     booking = make_booking(make_link(admin, slug="intro"), email="spy@globex.test", name="Quentin Quokka")
-    failed = op(connection, booking, State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION", error_message="other workspace's message")
+    failed = op(
+        connection,
+        booking,
+        State.FAILED,
+        error_code="FIELD_INTEGRITY_EXCEPTION",
+        error_message="other workspace's message",
+    )
     return workspace, admin, failed
 
 
@@ -93,18 +109,32 @@ def test_operations_per_local_day_and_series_with_api_calls(connection, booking,
 def test_day_bounds_follow_the_zone_through_a_dst_change():
     bounds = health.day_bounds(PARIS, days=3, today=date(2026, 3, 30))
     assert [b.isoformat() for b in bounds] == [
-        "2026-03-28T00:00:00+01:00", "2026-03-29T00:00:00+01:00", "2026-03-30T00:00:00+02:00", "2026-03-31T00:00:00+02:00",
+        "2026-03-28T00:00:00+01:00",
+        "2026-03-29T00:00:00+01:00",
+        "2026-03-30T00:00:00+02:00",
+        "2026-03-31T00:00:00+02:00",
     ]
     utc = ZoneInfo("UTC")
     assert bounds[2].astimezone(utc) - bounds[1].astimezone(utc) == timedelta(hours=23)
 
 
-def test_errors_are_grouped_by_code_biggest_first_with_the_latest_message_verbatim(connection, member_user, other_world):
+def test_errors_are_grouped_by_code_biggest_first_with_the_latest_message_verbatim(
+    connection, member_user, other_world
+):
     link = make_link(member_user, slug="demo")
-    jane, john, ann = (make_booking(link, start=timezone.now() + timedelta(days=i + 1), name=n) for i, n in enumerate(["Jane", "John", "Ann"]))
+    jane, john, ann = (
+        make_booking(link, start=timezone.now() + timedelta(days=i + 1), name=n)
+        for i, n in enumerate(["Jane", "John", "Ann"])
+    )
     op(connection, jane, State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION", error_message="first")
     op(connection, jane, State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION", error_message="second")
-    op(connection, john, State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION", error_message="Assigned To ID: owner cannot be blank: [OwnerId]")
+    op(
+        connection,
+        john,
+        State.FAILED,
+        error_code="FIELD_INTEGRITY_EXCEPTION",
+        error_message="Assigned To ID: owner cannot be blank: [OwnerId]",
+    )
     op(connection, ann, State.FAILED, error_code="", error_message="", outcome="Salesforce did not answer within 30 s.")
     op(connection, ann, State.PUSHED, error_code="FIELD_INTEGRITY_EXCEPTION", error_message="old, since retried")
 
@@ -129,11 +159,35 @@ def test_error_groups_cost_the_same_queries_for_any_number_of_rows(connection, b
 def test_outbox_lag_is_how_long_the_oldest_due_row_has_waited(connection, booking):
     now = timezone.now()
     assert health.outbox_lag(connection=connection, now=now) is None
-    op(connection, booking, State.PENDING, next_attempt_at=now - timedelta(seconds=42), created_at=now - timedelta(seconds=42))
-    op(connection, booking, State.PENDING, next_attempt_at=now - timedelta(seconds=5), created_at=now - timedelta(seconds=5))
+    op(
+        connection,
+        booking,
+        State.PENDING,
+        next_attempt_at=now - timedelta(seconds=42),
+        created_at=now - timedelta(seconds=42),
+    )
+    op(
+        connection,
+        booking,
+        State.PENDING,
+        next_attempt_at=now - timedelta(seconds=5),
+        created_at=now - timedelta(seconds=5),
+    )
     # Booked weeks ago, retried by support a few seconds ago: it has waited since the retry.
-    op(connection, booking, State.PENDING, next_attempt_at=now - timedelta(seconds=3), created_at=now - timedelta(days=20))
-    op(connection, booking, State.PENDING, next_attempt_at=now + timedelta(minutes=5), created_at=now - timedelta(hours=1))  # backing off
+    op(
+        connection,
+        booking,
+        State.PENDING,
+        next_attempt_at=now - timedelta(seconds=3),
+        created_at=now - timedelta(days=20),
+    )
+    op(
+        connection,
+        booking,
+        State.PENDING,
+        next_attempt_at=now + timedelta(minutes=5),
+        created_at=now - timedelta(hours=1),
+    )  # backing off
     op(connection, booking, State.WAITING_RECONNECT, created_at=now - timedelta(days=3))  # held, not lag
     op(connection, booking, State.DEFERRED, created_at=now - timedelta(days=3))
 
@@ -147,8 +201,22 @@ def test_booking_to_event_percentiles_over_the_last_day_of_pushed_creates(connec
         created = now - timedelta(hours=1)
         op(connection, booking, State.PUSHED, created_at=created, finished_at=created + timedelta(milliseconds=ms))
     created = now - timedelta(hours=2)
-    op(connection, booking, State.PUSHED, trigger="rescheduled", created_at=created, finished_at=created + timedelta(hours=5))
-    op(connection, booking, State.PUSHED, trigger="backfill", created_at=created, finished_at=created + timedelta(hours=5))
+    op(
+        connection,
+        booking,
+        State.PUSHED,
+        trigger="rescheduled",
+        created_at=created,
+        finished_at=created + timedelta(hours=5),
+    )
+    op(
+        connection,
+        booking,
+        State.PUSHED,
+        trigger="backfill",
+        created_at=created,
+        finished_at=created + timedelta(hours=5),
+    )
     created = now - timedelta(days=2)
     op(connection, booking, State.PUSHED, created_at=created, finished_at=created + timedelta(hours=5))
 
@@ -157,12 +225,17 @@ def test_booking_to_event_percentiles_over_the_last_day_of_pushed_creates(connec
     assert (latency.p50, latency.p95, latency.count) == (timedelta(seconds=1), timedelta(seconds=1.9), 20)
 
 
-@pytest.mark.parametrize("values,pct,expected", [([], 50, None), ([1], 95, 1), ([1, 2, 3, 4], 50, 2), (list(range(1, 101)), 95, 95)])
+@pytest.mark.parametrize(
+    "values,pct,expected", [([], 50, None), ([1], 95, 1), ([1, 2, 3, 4], 50, 2), (list(range(1, 101)), 95, 95)]
+)
 def test_nearest_rank_percentile(values, pct, expected):
     assert health.percentile(values, pct) == expected
 
 
-@pytest.mark.parametrize("seconds,words", [(0.42, "0.4 s"), (12, "12 s"), (245, "4 min 5 s"), (3600 * 2 + 180, "2 h 3 min"), (86400 * 3, "3 d")])
+@pytest.mark.parametrize(
+    "seconds,words",
+    [(0.42, "0.4 s"), (12, "12 s"), (245, "4 min 5 s"), (3600 * 2 + 180, "2 h 3 min"), (86400 * 3, "3 d")],
+)
 def test_durations_in_words(seconds, words):
     assert duration_words(timedelta(seconds=seconds)) == words
 
@@ -176,8 +249,15 @@ def test_the_operations_chart_is_self_contained_svg_with_a_bar_per_day():
     assert svg.startswith('<svg id="sf-chart-operations"') and svg.endswith("</svg>")
     assert svg.count("<g data-day=") == 30
     assert "<title>4 Mar 2026: 3 pushed, 0 skipped, 0 waiting, 1 failed</title>" in svg
-    assert "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "") and "<script" not in svg and "href" not in svg
-    assert "435 operations in 30 days: 435 pushed" not in svg and "436 operations in 30 days: 435 pushed, 0 skipped, 0 waiting, 1 failed." in svg
+    assert (
+        "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
+        and "<script" not in svg
+        and "href" not in svg
+    )
+    assert (
+        "435 operations in 30 days: 435 pushed" not in svg
+        and "436 operations in 30 days: 435 pushed, 0 skipped, 0 waiting, 1 failed." in svg
+    )
 
 
 def test_the_api_chart_draws_the_allotment_only_when_it_fits():
@@ -188,7 +268,11 @@ def test_the_api_chart_draws_the_allotment_only_when_it_fits():
     quiet_svg, quiet_line = health_chart.api_calls_chart(quiet, 15_000)
 
     assert busy_line and 'id="sf-allotment"' in busy_svg and "daily allotment 15,000" in busy_svg
-    assert not quiet_line and 'id="sf-allotment"' not in quiet_svg and "The org&#x27;s daily allotment is 15,000." in quiet_svg
+    assert (
+        not quiet_line
+        and 'id="sf-allotment"' not in quiet_svg
+        and "The org&#x27;s daily allotment is 15,000." in quiet_svg
+    )
 
 
 @pytest.mark.parametrize("value,top", [(0, 4), (1, 4), (3, 4), (7, 8), (11, 20), (15_000, 20_000), (1.6, 4)])
@@ -198,7 +282,13 @@ def test_axis_tops_are_four_round_steps(value, top):
 
 # ---- the settings page ---------------------------------------------------------------------------------
 def test_admins_see_sync_health_on_the_settings_page(client, admin_user, connection, booking, other_world):
-    op(connection, booking, State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION", error_message="Assigned To ID: owner cannot be blank: [OwnerId]")
+    op(
+        connection,
+        booking,
+        State.FAILED,
+        error_code="FIELD_INTEGRITY_EXCEPTION",
+        error_message="Assigned To ID: owner cannot be blank: [OwnerId]",
+    )
     waited = timezone.now() - timedelta(minutes=3, seconds=5)
     op(connection, booking, State.PENDING, created_at=waited, next_attempt_at=waited)
     client.force_login(admin_user)
@@ -224,19 +314,28 @@ def test_members_do_not_see_sync_health(client, member_user, connection, booking
 @pytest.fixture
 def enqueued(monkeypatch):
     calls = []
-    monkeypatch.setattr(outbox, "enqueue_drain", lambda connection_id, countdown=0, **kwargs: calls.append(connection_id) or True)
+    monkeypatch.setattr(
+        outbox, "enqueue_drain", lambda connection_id, countdown=0, **kwargs: calls.append(connection_id) or True
+    )
     return calls
 
 
-def test_retry_all_requeues_this_workspaces_failed_rows_of_that_code(client, admin_user, connection, booking, other_world, enqueued, django_capture_on_commit_callbacks):
-    same = [op(connection, booking, State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION", error_message="x", attempts=24) for _ in range(2)]
+def test_retry_all_requeues_this_workspaces_failed_rows_of_that_code(
+    client, admin_user, connection, booking, other_world, enqueued, django_capture_on_commit_callbacks
+):
+    same = [
+        op(connection, booking, State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION", error_message="x", attempts=24)
+        for _ in range(2)
+    ]
     other_code = op(connection, booking, State.FAILED, error_code="INVALID_CROSS_REFERENCE_KEY", error_message="y")
     pushed = op(connection, booking, State.PUSHED, error_code="FIELD_INTEGRITY_EXCEPTION")
     _, _, other_workspace_row = other_world
     client.force_login(admin_user)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/settings/integrations/salesforce/health/retry/", {"error_code": "FIELD_INTEGRITY_EXCEPTION"})
+        response = client.post(
+            "/settings/integrations/salesforce/health/retry/", {"error_code": "FIELD_INTEGRITY_EXCEPTION"}
+        )
 
     assert response.status_code == 302 and response["Location"] == SETTINGS + "#sync-health"
     assert [SyncOperation.objects.get(pk=r.pk).state for r in same] == [State.PENDING, State.PENDING]
@@ -250,7 +349,12 @@ def test_retry_all_requeues_this_workspaces_failed_rows_of_that_code(client, adm
 def test_members_cannot_retry_a_group(client, member_user, connection, booking):
     row = op(connection, booking, State.FAILED, error_code="FIELD_INTEGRITY_EXCEPTION")
     client.force_login(member_user)
-    assert client.post("/settings/integrations/salesforce/health/retry/", {"error_code": "FIELD_INTEGRITY_EXCEPTION"}).status_code == 403
+    assert (
+        client.post(
+            "/settings/integrations/salesforce/health/retry/", {"error_code": "FIELD_INTEGRITY_EXCEPTION"}
+        ).status_code
+        == 403
+    )
     assert SyncOperation.objects.get(pk=row.pk).state == State.FAILED
 
 
@@ -259,25 +363,49 @@ def _csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
-def test_the_csv_holds_the_periods_operations_of_this_workspace_only(client, admin_user, connection, booking, other_world):
+def test_the_csv_holds_the_periods_operations_of_this_workspace_only(
+    client, admin_user, connection, booking, other_world
+):
     admin_user.timezone = "Europe/Paris"
     admin_user.save()
-    inside = op(connection, booking, State.FAILED, created_at=datetime(2026, 3, 10, 0, 30, tzinfo=PARIS),
-                error_code="FIELD_INTEGRITY_EXCEPTION", error_message="=HYPERLINK(\"http://evil\")", attempts=24, api_calls=0.5)
-    pushed = op(connection, booking, State.PUSHED, created_at=datetime(2026, 3, 11, 23, 59, tzinfo=PARIS), sf_ids={"event_id": "00U5g00000EvtAAA"},
-                finished_at=datetime(2026, 3, 12, 0, 0, 1, tzinfo=PARIS), outcome="Created Event 00U5g00000EvtAAA.")
+    inside = op(
+        connection,
+        booking,
+        State.FAILED,
+        created_at=datetime(2026, 3, 10, 0, 30, tzinfo=PARIS),
+        error_code="FIELD_INTEGRITY_EXCEPTION",
+        error_message='=HYPERLINK("http://evil")',
+        attempts=24,
+        api_calls=0.5,
+    )
+    pushed = op(
+        connection,
+        booking,
+        State.PUSHED,
+        created_at=datetime(2026, 3, 11, 23, 59, tzinfo=PARIS),
+        sf_ids={"event_id": "00U5g00000EvtAAA"},
+        finished_at=datetime(2026, 3, 12, 0, 0, 1, tzinfo=PARIS),
+        outcome="Created Event 00U5g00000EvtAAA.",
+    )
     op(connection, booking, State.PUSHED, created_at=datetime(2026, 3, 9, 23, 59, tzinfo=PARIS))
     op(connection, booking, State.PUSHED, created_at=datetime(2026, 3, 12, 0, 0, tzinfo=PARIS))
     client.force_login(admin_user)
 
-    response = client.get("/settings/integrations/salesforce/health/operations.csv", {"start": "2026-03-10", "end": "2026-03-11"})
+    response = client.get(
+        "/settings/integrations/salesforce/health/operations.csv", {"start": "2026-03-10", "end": "2026-03-11"}
+    )
 
     assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"] == 'attachment; filename="salesforce-operations-acme-2026-03-10-2026-03-11.csv"'
+    assert (
+        response["Content-Disposition"] == 'attachment; filename="salesforce-operations-acme-2026-03-10-2026-03-11.csv"'
+    )
     rows = _csv(response)
     assert rows[0] == list(health_views_columns())
     assert [r[0] for r in rows[1:]] == [str(inside.pk), str(pushed.pk)]
-    assert rows[1][5:8] == ["failed", "24", "0.5"] and rows[1][12:14] == ["FIELD_INTEGRITY_EXCEPTION", "'=HYPERLINK(\"http://evil\")"]
+    assert rows[1][5:8] == ["failed", "24", "0.5"] and rows[1][12:14] == [
+        "FIELD_INTEGRITY_EXCEPTION",
+        '\'=HYPERLINK("http://evil")',
+    ]
     assert rows[2][11] == "00U5g00000EvtAAA" and rows[2][10] == "jane.roe@globex.com"
     assert "spy@globex.test" not in str(rows)
 
@@ -288,11 +416,14 @@ def health_views_columns():
     return CSV_COLUMNS
 
 
-@pytest.mark.parametrize("query,message", [
-    ({"start": "2026-03-12", "end": "2026-03-10"}, "The end is before the start."),
-    ({"start": "2024-01-01", "end": "2026-03-10"}, "Export at most 366 days at a time."),
-    ({"start": "yesterday"}, "Enter a valid date."),
-])
+@pytest.mark.parametrize(
+    "query,message",
+    [
+        ({"start": "2026-03-12", "end": "2026-03-10"}, "The end is before the start."),
+        ({"start": "2024-01-01", "end": "2026-03-10"}, "Export at most 366 days at a time."),
+        ({"start": "yesterday"}, "Enter a valid date."),
+    ],
+)
 def test_the_csv_refuses_a_bad_period(client, admin_user, connection, query, message):
     client.force_login(admin_user)
     response = client.get("/settings/integrations/salesforce/health/operations.csv", query)

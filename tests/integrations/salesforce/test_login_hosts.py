@@ -1,6 +1,7 @@
 """My Domain and custom login hosts: what the connect form accepts, and a whole connect,
 refresh and disconnect through a host other than the default one, at an emulator that
 refuses its OAuth endpoints anywhere else (an org that blocks login.salesforce.com)."""
+
 import html
 from urllib.parse import urlsplit
 
@@ -67,14 +68,19 @@ def test_a_refused_host_saves_nothing_and_says_why(client, admin_user, workspace
     response = client.post(BASE + "connect/", {"environment": "production", "login_host": "phish.example.net"})
 
     assert response.status_code == 400
-    assert "“phish.example.net” is not a Salesforce My Domain login host. Enter your org's My Domain login host" in text_of(response)
+    assert (
+        "“phish.example.net” is not a Salesforce My Domain login host. Enter your org's My Domain login host"
+        in text_of(response)
+    )
     assert 'value="phish.example.net"' in response.content.decode()  # what they typed stays
     assert oauth.SESSION_KEY not in client.session and not Connection.objects.exists()
 
 
 @pytest.mark.django_db
 @pytest.mark.emulator
-def test_connect_refresh_and_disconnect_all_use_the_connections_own_host(client, admin_user, workspace, sf_settings, sfdc_emulator):
+def test_connect_refresh_and_disconnect_all_use_the_connections_own_host(
+    client, admin_user, workspace, sf_settings, sfdc_emulator
+):
     # Given an org whose OAuth endpoints answer only on its own host (default host blocked)
     my_domain = f"localhost:{sfdc_emulator.port}"
     sf_settings.SALESFORCE_EXTRA_LOGIN_HOSTS = [my_domain]
@@ -123,5 +129,7 @@ def test_reconnect_keeps_the_login_host(client, admin_user, workspace, sf_settin
 
     # The Reconnect button posts the stored host back, so reconnecting goes to the same place.
     assert f'<input type="hidden" name="login_host" value="{my_domain}">' in page
-    again = client.post(BASE + "connect/", {"environment": "production", "login_host": my_domain, "confirm_replace": "1"})
+    again = client.post(
+        BASE + "connect/", {"environment": "production", "login_host": my_domain, "confirm_replace": "1"}
+    )
     assert again["Location"].startswith(f"https://{my_domain}/services/oauth2/authorize?")

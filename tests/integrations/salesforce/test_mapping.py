@@ -1,5 +1,6 @@
 """User mapping against the emulator's org: email match by default, admin overrides, the
 unmapped clearly marked, and the org's users refreshed on demand."""
+
 import html
 import re
 
@@ -32,7 +33,9 @@ def row(response, email: str) -> str:
 
 @pytest.fixture
 def team(workspace, admin_user, sf_settings, sfdc_emulator):
-    members = {email: make_member(workspace, email) for email in ("alice@acme.test", "bob@acme.test", "carol@acme.test")}
+    members = {
+        email: make_member(workspace, email) for email in ("alice@acme.test", "bob@acme.test", "carol@acme.test")
+    }
     connection = connect_workspace(workspace, admin_user, sfdc_emulator)
     return connection, members
 
@@ -42,7 +45,9 @@ def test_default_mapping_is_by_email_and_the_unmapped_are_marked(client, admin_u
 
     response = client.get(MAPPING)
 
-    assert row(response, "alice@acme.test").startswith("Alice alice@acme.test Alice Anders alice@acme.test matched by email")
+    assert row(response, "alice@acme.test").startswith(
+        "Alice alice@acme.test Alice Anders alice@acme.test matched by email"
+    )
     assert "Ada Admin admin@acme.test matched by email" in row(response, "admin@acme.test")
     assert "NOT MAPPED Events use the connecting user." in row(response, "carol@acme.test")
     markup = response.content.decode()

@@ -1,5 +1,6 @@
 """The settings form's `note_type` (enhanced | classic), its default and its permission check,
 against the emulator over its real socket."""
+
 import html
 
 import pytest
@@ -71,9 +72,15 @@ def test_the_check_covers_the_chosen_note_type_only(team):
     team.emulator.control.set_permissions("admin@acme.test", ContentNote={"create": False})
     connection = team.refresh()
 
-    enhanced = connection_check_permissions(connection=connection, object_scope="events_notes", note_type=NoteType.ENHANCED)
-    classic = connection_check_permissions(connection=connection, object_scope="events_notes", note_type=NoteType.CLASSIC)
-    events_only = connection_check_permissions(connection=connection, object_scope="events", note_type=NoteType.ENHANCED)
+    enhanced = connection_check_permissions(
+        connection=connection, object_scope="events_notes", note_type=NoteType.ENHANCED
+    )
+    classic = connection_check_permissions(
+        connection=connection, object_scope="events_notes", note_type=NoteType.CLASSIC
+    )
+    events_only = connection_check_permissions(
+        connection=connection, object_scope="events", note_type=NoteType.ENHANCED
+    )
 
     assert enhanced == ["Create on ContentNote"]
     assert classic == [] and events_only == []
@@ -86,4 +93,8 @@ def test_a_blank_note_type_keeps_the_current_one(team, client):
 
     assert response.status_code == 302
     connection = team.refresh()
-    assert (connection.note_type, connection.note_type_chosen, connection.object_scope) == (NoteType.ENHANCED, False, "events_notes")
+    assert (connection.note_type, connection.note_type_chosen, connection.object_scope) == (
+        NoteType.ENHANCED,
+        False,
+        "events_notes",
+    )

@@ -1,6 +1,7 @@
 """The org-user cache: active standard users only, fetched by a task, written in bulk (a large
 org costs a few API calls and a bounded number of SQL statements), refreshed daily, and pages
 whose statement count does not grow with the org."""
+
 import pytest
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
@@ -58,7 +59,10 @@ def page_statements(client, url) -> int:
 
 def test_the_settings_and_mapping_pages_do_not_grow_with_the_org(team, sfdc_emulator, client):
     client.force_login(team.admin)
-    small = {url: page_statements(client, url) for url in ("/settings/integrations/salesforce/", "/settings/integrations/salesforce/mapping/")}
+    small = {
+        url: page_statements(client, url)
+        for url in ("/settings/integrations/salesforce/", "/settings/integrations/salesforce/mapping/")
+    }
 
     sfdc_emulator.control.add_users(BIG_ORG)
     services.org_users_refresh(connection=team.connection)
@@ -72,7 +76,9 @@ def test_the_task_is_named_for_other_modules_and_skips_what_is_not_connected(tea
     SalesforceUser.objects.all().delete()
     assert tasks.refresh_org_users.run(team.connection.pk) == ACTIVE_STANDARD
 
-    SalesforceConnection.objects.filter(pk=team.connection.pk).update(status=SalesforceConnection.Status.NEEDS_RECONNECT)
+    SalesforceConnection.objects.filter(pk=team.connection.pk).update(
+        status=SalesforceConnection.Status.NEEDS_RECONNECT
+    )
     sfdc_emulator.control.reset_calls()
     assert tasks.refresh_org_users.run(team.connection.pk) == 0
     assert tasks.refresh_org_users.run(987654) == 0

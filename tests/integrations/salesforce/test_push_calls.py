@@ -1,5 +1,6 @@
 """API calls spent: ≤ 2 for a lone booking, ≤ 0.05 per booking in a burst (counted by the
 emulator, which counts the way Salesforce does: a composite or collection call is one)."""
+
 from datetime import timedelta
 
 import pytest

@@ -1,5 +1,6 @@
 """Exactly one Event under real Salesforce timing (issue 12 items 1-2) and an inactive owner
 (issue 11), over the emulator's socket. sf_settings: 3 s client timeout, 8 s reconcile window."""
+
 import time
 from unittest import mock
 
@@ -44,7 +45,9 @@ def test_a_create_that_commits_after_the_client_timed_out_is_adopted_not_duplica
 
 
 def test_a_create_that_never_commits_is_sent_again_only_after_the_window(team, sf_settings):
-    sf_settings.SALESFORCE_RETRY_BASE_SECONDS = sf_settings.SALESFORCE_RETRY_MAX_SECONDS = 1  # one attempt per drain() below
+    sf_settings.SALESFORCE_RETRY_BASE_SECONDS = sf_settings.SALESFORCE_RETRY_MAX_SECONDS = (
+        1  # one attempt per drain() below
+    )
     # Given the create runs past the client's timeout and is then rolled back by Salesforce
     team.emulator.control.set_faults(late_commit={"count": 1, "seconds": 4, "rollback": True})
     booking = team.book("alice")
@@ -66,11 +69,16 @@ def test_a_create_that_never_commits_is_sent_again_only_after_the_window(team, s
     assert len(creates) == 2
     first, second = (c["at"] for c in creates)
     assert second >= first  # ISO strings, same zone
-    assert BookingSync.objects.get(booking=booking).pushed_at.timestamp() - sync.create_sent_at.timestamp() >= sf_settings.SALESFORCE_RECONCILE_WINDOW_SECONDS
+    assert (
+        BookingSync.objects.get(booking=booking).pushed_at.timestamp() - sync.create_sent_at.timestamp()
+        >= sf_settings.SALESFORCE_RECONCILE_WINDOW_SECONDS
+    )
 
 
 def test_a_recreated_event_whose_answer_is_lost_is_reconciled_not_created_twice(team, sf_settings):
-    sf_settings.SALESFORCE_RETRY_BASE_SECONDS = sf_settings.SALESFORCE_RETRY_MAX_SECONDS = 2  # one attempt per drain() below
+    sf_settings.SALESFORCE_RETRY_BASE_SECONDS = sf_settings.SALESFORCE_RETRY_MAX_SECONDS = (
+        2  # one attempt per drain() below
+    )
     # Given a pushed booking whose Event a rep deleted in Salesforce
     booking = team.book("bob")
     team.drain()
@@ -93,14 +101,19 @@ def test_a_recreated_event_whose_answer_is_lost_is_reconciled_not_created_twice(
     assert "adopted, not duplicated" in SyncOperation.objects.filter(booking=booking).latest("id").warnings
 
 
-def test_an_inactive_owner_gets_the_event_owned_by_the_connecting_user_with_a_warning(team, django_capture_on_commit_callbacks):
+def test_an_inactive_owner_gets_the_event_owned_by_the_connecting_user_with_a_warning(
+    team, django_capture_on_commit_callbacks
+):
     # Given Alice's Salesforce user was deactivated after the org's users were cached
     alice_sf = USER_IDS["alice@acme.test"]
     team.emulator.control.update_record("User", alice_sf, {"IsActive": False})
     booking = team.book("alice")
     team.emulator.control.reset_calls()
 
-    with mock.patch.object(push.current_app, "send_task") as send_task, django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch.object(push.current_app, "send_task") as send_task,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         team.drain()
 
     [event] = team.events()

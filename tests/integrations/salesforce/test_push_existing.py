@@ -1,4 +1,5 @@
 """`manage.py push_existing_bookings`: a workspace's future bookings after a first connect."""
+
 from io import StringIO
 
 import pytest

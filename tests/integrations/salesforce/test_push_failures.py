@@ -1,4 +1,5 @@
 """Failure semantics of the booking push, with faults injected into the emulator."""
+
 import threading
 import time
 
@@ -10,7 +11,6 @@ from bookings.services import booking_cancel
 from integrations.salesforce import outbox
 from integrations.salesforce.drain import drain
 from integrations.salesforce.models import SalesforceConnection, SyncOperation
-from sfdc_emulator.seed import USER_IDS
 from tests.fixtures.salesforce import connect_workspace, make_team
 
 pytestmark = [pytest.mark.emulator]

@@ -1,5 +1,6 @@
 """Batches at Salesforce's own limits (issue 14, issue 12 item 12): the client checks them before
 sending, splits into more subrequests of the same call first, and a whole claim costs two calls."""
+
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -20,7 +21,9 @@ TEMPLATE = "SELECT Id FROM Contact WHERE Email IN {values} ORDER BY CreatedDate"
 
 
 def offline_client() -> SalesforceClient:
-    connection = SimpleNamespace(pk=1, instance_url="https://acme.my.salesforce.com", access_token="t", api_usage_total=None, api_usage_used=None)
+    connection = SimpleNamespace(
+        pk=1, instance_url="https://acme.my.salesforce.com", access_token="t", api_usage_total=None, api_usage_used=None
+    )
     return SalesforceClient(connection)
 
 

@@ -1,5 +1,6 @@
 """The seed page's "What gets pushed" table for bookings, and the matching rules, against the
 emulator over HTTPS. Each test asserts the exact Event Salesforce ends up holding."""
+
 from datetime import timedelta
 
 import pytest
@@ -19,7 +20,9 @@ def only_event(team) -> dict:
 
 
 def test_confirmed_booking_creates_one_event_with_the_seven_fields(team):
-    booking = team.book("bob", email="jane.roe@globex.com", name="Jane Roe", answers={"What to discuss?": "Renewal pricing"})
+    booking = team.book(
+        "bob", email="jane.roe@globex.com", name="Jane Roe", answers={"What to discuss?": "Renewal pricing"}
+    )
 
     team.drain()
 
@@ -57,7 +60,9 @@ def test_reschedule_moves_the_same_event(team):
     event = only_event(team)
     assert event["Id"] == event_id
     assert event["StartDateTime"].startswith(new_start.strftime("%Y-%m-%dT%H:%M:%S"))
-    assert SyncOperation.objects.filter(booking=booking).latest("id").outcome == f"Moved Event {event_id} to the new time."
+    assert (
+        SyncOperation.objects.filter(booking=booking).latest("id").outcome == f"Moved Event {event_id} to the new time."
+    )
 
 
 def test_cancel_deletes_the_event_by_default(team):
@@ -105,7 +110,12 @@ def test_cancel_before_anything_was_sent_sends_nothing(team):
     ("email", "who", "what", "explanation"),
     [
         ("jane.roe@globex.com", "contact:jane", "opportunity:globex_renewal", "Opportunity Globex Renewal"),
-        ("peter@initech.com", "contact:peter", "account:initech", "Account Initech: the contact's account (it has no open opportunity)"),
+        (
+            "peter@initech.com",
+            "contact:peter",
+            "account:initech",
+            "Account Initech: the contact's account (it has no open opportunity)",
+        ),
         ("JANE.ROE@Globex.COM", "contact:jane", "opportunity:globex_renewal", "Contact Jane Roe: email matched"),
         ("sam@leadco.example", "lead:sam", None, "Lead Sam Lead: email matched an unconverted lead"),
         ("mixed.case@leadco.example", "lead:mixed", None, "Lead Mixed Case"),
@@ -132,11 +142,16 @@ def test_converted_lead_is_ignored_and_no_match_creates_the_event_without_a_cont
     assert event.get("WhoId") is None and event.get("WhatId") is None
     assert event["OwnerId"] == USER_IDS["alice@acme.test"]
     sync = BookingSync.objects.get(booking=booking)
-    assert sync.match_explanation == "No matching contact or lead: no contact or unconverted lead has the email old.lead@initech.com"
+    assert (
+        sync.match_explanation
+        == "No matching contact or lead: no contact or unconverted lead has the email old.lead@initech.com"
+    )
 
 
 def test_no_match_is_skipped_when_the_workspace_says_so(team):
-    SalesforceConnection.objects.filter(pk=team.connection.pk).update(no_match_behaviour=SalesforceConnection.NoMatchBehaviour.SKIP)
+    SalesforceConnection.objects.filter(pk=team.connection.pk).update(
+        no_match_behaviour=SalesforceConnection.NoMatchBehaviour.SKIP
+    )
     booking = team.book("alice", email="nobody@nowhere.example", name="No Body")
 
     team.drain()

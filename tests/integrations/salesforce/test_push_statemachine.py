@@ -4,8 +4,10 @@ current time, and none for a cancelled one.
 
 Among the faults: late commits (the create runs past the client's timeout, then commits or
 rolls back) and Events a rep deleted in Salesforce before the booking moved (issue 12)."""
+
 import pytest
-from hypothesis import HealthCheck, Phase, settings, strategies as st
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from bookings.models import Booking
@@ -101,7 +103,11 @@ def test_salesforce_converges_to_the_bookings(team, sf_settings):
             except BookingError:
                 pass
 
-        @rule(host=st.sampled_from(["alice", "bob"]), email=st.sampled_from(EMAILS), fault=st.sampled_from(sorted(LATE_COMMITS)))
+        @rule(
+            host=st.sampled_from(["alice", "bob"]),
+            email=st.sampled_from(EMAILS),
+            fault=st.sampled_from(sorted(LATE_COMMITS)),
+        )
         def create_into_a_late_commit(self, host, email, fault):
             """A booking whose push (its create, or whatever else the drain writes first) runs
             past the client's timeout and commits, or rolls back, later."""

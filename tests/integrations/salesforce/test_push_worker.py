@@ -1,4 +1,5 @@
 """End to end with a real Celery worker process (and beat) on the real broker."""
+
 from unittest import mock
 
 import pytest
@@ -12,7 +13,9 @@ pytestmark = [pytest.mark.emulator, pytest.mark.worker]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_booking_made_on_the_public_page_appears_in_salesforce(client, sf_settings, sfdc_emulator, celery_worker_process):
+def test_a_booking_made_on_the_public_page_appears_in_salesforce(
+    client, sf_settings, sfdc_emulator, celery_worker_process
+):
     team = make_team(sfdc_emulator)
     worker = celery_worker_process(extra_env=worker_sf_env(sfdc_emulator))
     start = team.free_slot("bob")
@@ -31,13 +34,17 @@ def test_a_booking_made_on_the_public_page_appears_in_salesforce(client, sf_sett
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_broker_outage_keeps_the_row_and_the_sweep_sends_it_later(client, sf_settings, sfdc_emulator, celery_worker_process):
+def test_a_broker_outage_keeps_the_row_and_the_sweep_sends_it_later(
+    client, sf_settings, sfdc_emulator, celery_worker_process
+):
     team = make_team(sfdc_emulator)
     start = team.free_slot("alice")
     with mock.patch(
         "integrations.salesforce.tasks.drain_connection.apply_async", side_effect=OperationalError("broker down")
     ):
-        response = client.post("/book/acme/alice/", {"name": "Jane Roe", "email": "jane.roe@globex.com", "start": start.isoformat()})
+        response = client.post(
+            "/book/acme/alice/", {"name": "Jane Roe", "email": "jane.roe@globex.com", "start": start.isoformat()}
+        )
     assert response.status_code == 302  # the invitee never sees the outage
     assert SyncOperation.objects.get().state == SyncOperation.State.PENDING
 

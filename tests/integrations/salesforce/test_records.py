@@ -1,14 +1,25 @@
 """Record ids → object names and Lightning links."""
+
 import pytest
 
 from integrations.salesforce import records
 
 
-@pytest.mark.parametrize("sf_id,sobject", [
-    ("0035g00000JaneAAA", "Contact"), ("00Q5g00000LeadAAA", "Lead"), ("0065g00000OppyAAA", "Opportunity"),
-    ("0015g00000AcctAAA", "Account"), ("00U5g00000EvtAAAA", "Event"), ("0025g00000NoteAAA", "Note"),
-    ("0695g00000DocAAAA", "ContentDocument"), ("0055g00000UserAAA", "User"), ("a0B5g00000CustAAA", ""), ("", ""),
-])
+@pytest.mark.parametrize(
+    "sf_id,sobject",
+    [
+        ("0035g00000JaneAAA", "Contact"),
+        ("00Q5g00000LeadAAA", "Lead"),
+        ("0065g00000OppyAAA", "Opportunity"),
+        ("0015g00000AcctAAA", "Account"),
+        ("00U5g00000EvtAAAA", "Event"),
+        ("0025g00000NoteAAA", "Note"),
+        ("0695g00000DocAAAA", "ContentDocument"),
+        ("0055g00000UserAAA", "User"),
+        ("a0B5g00000CustAAA", ""),
+        ("", ""),
+    ],
+)
 def test_the_key_prefix_names_the_object(sf_id, sobject):
     assert records.sobject_for_id(sf_id) == sobject
 

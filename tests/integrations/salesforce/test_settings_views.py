@@ -1,5 +1,6 @@
 """The settings pages without Salesforce: what each role sees and may do, tenancy, the
 not-configured state, the replace confirmation, and the per-link toggle."""
+
 import html
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -12,7 +13,7 @@ from integrations.salesforce import oauth
 from integrations.salesforce.client import OAuthClient
 from integrations.salesforce.errors import RetryableError
 from integrations.salesforce.models import LinkPushSetting, SalesforceConnection, SyncOperation, UserMappingOverride
-from tests.fixtures.factories import make_booking, make_link, make_member, make_workspace
+from tests.fixtures.factories import make_booking, make_link, make_member
 from workestra.models import User
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +76,10 @@ def test_not_configured_names_the_settings_and_disables_connect(client, admin_us
     assert 'id="connect-button" disabled' in page_html(response)
 
     response = client.post(BASE + "connect/", {"environment": "production"}, follow=True)
-    assert "Salesforce integration not configured: SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET are not set." in page_text(response)
+    assert (
+        "Salesforce integration not configured: SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET are not set."
+        in page_text(response)
+    )
     assert oauth.SESSION_KEY not in client.session
 
 
@@ -108,9 +112,18 @@ def test_member_gets_403_on_every_post(client, member_user, workspace, sf_hosts,
     connection = make_connection(workspace)
     client.force_login(member_user)
 
-    response = client.post(url, {"environment": "sandbox", "confirm_replace": "1", "confirm": "1", "object_scope": "events_notes",
-                                 "cancel_behaviour": "mark_closed", "no_match_behaviour": "skip",
-                                 f"sf_user_{member_user.pk}": "0055g00000AdminAAA"})
+    response = client.post(
+        url,
+        {
+            "environment": "sandbox",
+            "confirm_replace": "1",
+            "confirm": "1",
+            "object_scope": "events_notes",
+            "cancel_behaviour": "mark_closed",
+            "no_match_behaviour": "skip",
+            f"sf_user_{member_user.pk}": "0055g00000AdminAAA",
+        },
+    )
 
     assert response.status_code == 403
     connection.refresh_from_db()
@@ -135,7 +148,9 @@ def test_user_without_a_workspace_gets_404_everywhere(client, workspace, sf_host
     assert getattr(client, method)(url).status_code == 404
 
 
-def test_another_workspace_sees_only_its_own_connection(client, workspace, member_user, other_workspace_member, sf_hosts):
+def test_another_workspace_sees_only_its_own_connection(
+    client, workspace, member_user, other_workspace_member, sf_hosts
+):
     make_connection(workspace)
     link = make_link(member_user, slug="intro")
     client.force_login(other_workspace_member)
@@ -150,7 +165,9 @@ def test_another_workspace_sees_only_its_own_connection(client, workspace, membe
     assert not LinkPushSetting.objects.exists()
 
 
-def test_connected_page_shows_usage_deferral_queue_errors_and_missing_permissions(client, admin_user, workspace, sf_hosts):
+def test_connected_page_shows_usage_deferral_queue_errors_and_missing_permissions(
+    client, admin_user, workspace, sf_hosts
+):
     deferred_until = timezone.now() + timedelta(hours=1)
     connection = make_connection(
         workspace,
@@ -164,10 +181,18 @@ def test_connected_page_shows_usage_deferral_queue_errors_and_missing_permission
     booking = make_booking(make_link(admin_user, slug="demo"), name="Jane Roe")
     verbatim = "Required fields are missing: [DurationInMinutes]"
     SyncOperation.objects.create(
-        workspace=workspace, connection=connection, booking=booking, trigger="confirmed", state="failed",
-        attempts=1, error_code="REQUIRED_FIELD_MISSING", error_message=verbatim,
+        workspace=workspace,
+        connection=connection,
+        booking=booking,
+        trigger="confirmed",
+        state="failed",
+        attempts=1,
+        error_code="REQUIRED_FIELD_MISSING",
+        error_message=verbatim,
     )
-    SyncOperation.objects.create(workspace=workspace, connection=connection, booking=booking, trigger="rescheduled", state="pending")
+    SyncOperation.objects.create(
+        workspace=workspace, connection=connection, booking=booking, trigger="rescheduled", state="pending"
+    )
     client.force_login(admin_user)
 
     response = client.get(BASE)
@@ -182,12 +207,25 @@ def test_connected_page_shows_usage_deferral_queue_errors_and_missing_permission
         "The connected Salesforce user lacks: Create on Note, Edit on Note. "
         "Ask your Salesforce admin to grant them, or choose Events only." in text
     )
-    for label in ("User mapping", "Reconnect", "Disconnect", "Events + Notes (for recap push)", "Keep the Event, marked cancelled", "Skip the booking"):
+    for label in (
+        "User mapping",
+        "Reconnect",
+        "Disconnect",
+        "Events + Notes (for recap push)",
+        "Keep the Event, marked cancelled",
+        "Skip the booking",
+    ):
         assert label in text
 
 
-def test_needs_reconnect_shows_reason_and_reconnect_for_admins_only(client, admin_user, member_user, workspace, sf_hosts):
-    make_connection(workspace, status=Connection.Status.NEEDS_RECONNECT, last_error="Salesforce no longer accepts Workestra's access (expired access/refresh token).")
+def test_needs_reconnect_shows_reason_and_reconnect_for_admins_only(
+    client, admin_user, member_user, workspace, sf_hosts
+):
+    make_connection(
+        workspace,
+        status=Connection.Status.NEEDS_RECONNECT,
+        last_error="Salesforce no longer accepts Workestra's access (expired access/refresh token).",
+    )
 
     client.force_login(admin_user)
     admin_text = page_html(client.get(BASE))
@@ -206,7 +244,9 @@ def test_needs_reconnect_shows_reason_and_reconnect_for_admins_only(client, admi
 
 # ---- connect ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("environment,host", [("production", "login.example.test"), ("sandbox", "test.example.test")])
-def test_connect_redirects_to_the_environments_authorize_url_with_state_and_pkce(client, admin_user, sf_hosts, environment, host):
+def test_connect_redirects_to_the_environments_authorize_url_with_state_and_pkce(
+    client, admin_user, sf_hosts, environment, host
+):
     client.force_login(admin_user)
 
     response = client.post(BASE + "connect/", {"environment": environment})
@@ -230,12 +270,17 @@ def test_connecting_the_other_environment_asks_to_confirm_first(client, admin_us
     confirm = client.post(BASE + "connect/", {"environment": "sandbox"})
 
     assert confirm.status_code == 200
-    assert f"Connecting Sandbox replaces the Production connection (Ada Admin (admin@acme.test) to org {ORG_ID} (Production))" in page_text(confirm)
+    assert (
+        f"Connecting Sandbox replaces the Production connection (Ada Admin (admin@acme.test) to org {ORG_ID} (Production))"
+        in page_text(confirm)
+    )
     assert oauth.SESSION_KEY not in client.session
 
     confirmed = client.post(BASE + "connect/", {"environment": "sandbox", "confirm_replace": "1"})
 
-    assert confirmed.status_code == 302 and confirmed["Location"].startswith("https://test.example.test/services/oauth2/authorize?")
+    assert confirmed.status_code == 302 and confirmed["Location"].startswith(
+        "https://test.example.test/services/oauth2/authorize?"
+    )
 
 
 @pytest.mark.parametrize(
@@ -274,7 +319,11 @@ def test_callback_access_denied_says_you_cancelled(client, admin_user, sf_hosts)
     client.force_login(admin_user)
     state = _start(client)
 
-    response = client.get(BASE + "callback/", {"error": "access_denied", "error_description": "end-user denied authorization", "state": state}, follow=True)
+    response = client.get(
+        BASE + "callback/",
+        {"error": "access_denied", "error_description": "end-user denied authorization", "state": state},
+        follow=True,
+    )
 
     assert response.status_code == 200
     assert "You cancelled at Salesforce; nothing was changed." in page_text(response)
@@ -286,9 +335,15 @@ def test_callback_other_error_shows_salesforces_description(client, admin_user, 
     client.force_login(admin_user)
     state = _start(client)
 
-    response = client.get(BASE + "callback/", {"error": "invalid_scope", "error_description": "the requested scope is not allowed", "state": state}, follow=True)
+    response = client.get(
+        BASE + "callback/",
+        {"error": "invalid_scope", "error_description": "the requested scope is not allowed", "state": state},
+        follow=True,
+    )
 
-    assert "Salesforce refused the connection (invalid_scope): the requested scope is not allowed" in page_text(response)
+    assert "Salesforce refused the connection (invalid_scope): the requested scope is not allowed" in page_text(
+        response
+    )
     assert not Connection.objects.exists()
 
 
@@ -296,7 +351,10 @@ def test_callback_other_error_shows_salesforces_description(client, admin_user, 
     "query,message",
     [
         ({"code": "aPrxabc"}, "This sign-in link has expired or was already used. Start again with Connect."),
-        ({"code": "aPrxabc", "state": "forged"}, "The reply from Salesforce doesn't match the connect you started. Start again with Connect."),
+        (
+            {"code": "aPrxabc", "state": "forged"},
+            "The reply from Salesforce doesn't match the connect you started. Start again with Connect.",
+        ),
         ({"state": "__pending__"}, "Salesforce sent no authorization code. Start again with Connect."),
     ],
 )
@@ -336,7 +394,9 @@ def test_settings_refuse_an_unknown_choice(client, admin_user, workspace, sf_hos
     connection = make_connection(workspace)
     client.force_login(admin_user)
 
-    response = client.post(BASE + "settings/", {"object_scope": "everything", "cancel_behaviour": "delete", "no_match_behaviour": "create"})
+    response = client.post(
+        BASE + "settings/", {"object_scope": "everything", "cancel_behaviour": "delete", "no_match_behaviour": "create"}
+    )
 
     assert response.status_code == 400
     connection.refresh_from_db()
@@ -345,7 +405,11 @@ def test_settings_refuse_an_unknown_choice(client, admin_user, workspace, sf_hos
 
 def test_settings_need_a_connection(client, admin_user, sf_hosts):
     client.force_login(admin_user)
-    response = client.post(BASE + "settings/", {"object_scope": "events", "cancel_behaviour": "delete", "no_match_behaviour": "create"}, follow=True)
+    response = client.post(
+        BASE + "settings/",
+        {"object_scope": "events", "cancel_behaviour": "delete", "no_match_behaviour": "create"},
+        follow=True,
+    )
     assert "Connect Salesforce before changing its settings." in page_text(response)
 
 
@@ -369,7 +433,10 @@ def test_link_owner_turns_push_off_and_on(client, member_user, workspace, owners
     setting = LinkPushSetting.objects.get(link=owners_link)
     assert setting.push_enabled is False and setting.updated_by == member_user
     followed = page_text(client.get(response["Location"]))
-    assert "Push to Salesforce is off for “30 min intro”. It applies to new bookings; bookings already pushed stay in step." in followed
+    assert (
+        "Push to Salesforce is off for “30 min intro”. It applies to new bookings; bookings already pushed stay in step."
+        in followed
+    )
 
     _toggle(client, owners_link, "on")
     assert LinkPushSetting.objects.get(link=owners_link).push_enabled is True
@@ -419,12 +486,13 @@ def test_link_panel_is_disabled_with_an_explanation_when_not_connected(client, m
 
     assert "Salesforce isn't connected for this workspace, so nothing is pushed." in text
     assert "A workspace admin can connect it." in text
-    assert "<button type=\"button\" disabled>" in markup
+    assert '<button type="button" disabled>' in markup
     assert "/toggle/" not in markup
 
 
-
-def test_disconnect_shows_the_warning_when_salesforce_cannot_confirm_the_revoke(client, admin_user, workspace, sf_hosts, monkeypatch):
+def test_disconnect_shows_the_warning_when_salesforce_cannot_confirm_the_revoke(
+    client, admin_user, workspace, sf_hosts, monkeypatch
+):
     def unreachable(self, *, token):
         raise RetryableError("Salesforce could not be reached: ConnectTimeout", code="CONNECTION_ERROR")
 

@@ -1,4 +1,5 @@
 """SOQL is built only through the escaping formatter."""
+
 import re
 from pathlib import Path
 
@@ -44,6 +45,10 @@ def test_no_soql_is_built_outside_the_formatter():
                 offenders.append(f"{path}: f-string SOQL")
         if re.search(r"""SELECT[^\n]*["']\s*(%|\.format\()""", text):
             offenders.append(f"{path}: %-formatted SOQL")
-        if re.search(r"SELECT\s+[A-Za-z][\w.,() ]*\s+FROM\s+\w+", text) and path.name != "soql.py" and not re.search(r"\b(soql|in_chunks)\(", text):
+        if (
+            re.search(r"SELECT\s+[A-Za-z][\w.,() ]*\s+FROM\s+\w+", text)
+            and path.name != "soql.py"
+            and not re.search(r"\b(soql|in_chunks)\(", text)
+        ):
             offenders.append(f"{path}: SOQL without soql()")
     assert offenders == []

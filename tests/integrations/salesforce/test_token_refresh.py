@@ -1,6 +1,7 @@
 """Token refresh against the emulator: no database lock while the token endpoint answers,
 refresh-token rotation, grants that are gone (inactive user / org), orgs that move instances,
 and a reconnect that lands while a refresh is in flight."""
+
 import threading
 
 import pytest
@@ -88,7 +89,10 @@ def test_with_rotation_three_expiries_in_a_row_stay_connected(team, sfdc_emulato
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("code,description", [("inactive_user", "user is inactive"), ("inactive_org", "organization is locked, closed, or suspended")])
+@pytest.mark.parametrize(
+    "code,description",
+    [("inactive_user", "user is inactive"), ("inactive_org", "organization is locked, closed, or suspended")],
+)
 def test_a_refresh_answered_inactive_user_or_org_means_needs_reconnect_once(team, sfdc_emulator, code, description):
     sfdc_emulator.control.set_settings(token_error=code)
     sfdc_emulator.control.expire_tokens()
@@ -101,7 +105,10 @@ def test_a_refresh_answered_inactive_user_or_org_means_needs_reconnect_once(team
     assert raised.value.code == code
     connection = team.refresh()
     assert connection.status == Connection.Status.NEEDS_RECONNECT
-    assert connection.last_error == f"Salesforce no longer accepts Workestra's access ({description}). An admin must reconnect."
+    assert (
+        connection.last_error
+        == f"Salesforce no longer accepts Workestra's access ({description}). An admin must reconnect."
+    )
     assert sfdc_emulator.control.count_calls(TOKEN_PATH)["count"] == 1 + 1  # the connect, one refresh
 
 
@@ -124,7 +131,9 @@ def test_a_reconnect_during_a_refresh_wins(team, sfdc_emulator, monkeypatch):
     real_refresh = OAuthClient.refresh
 
     def reconnected_meanwhile(self, *, refresh_token):
-        Connection.objects.filter(pk=team.connection.pk).update(access_token="reconnected-token", token_version=F("token_version") + 1)
+        Connection.objects.filter(pk=team.connection.pk).update(
+            access_token="reconnected-token", token_version=F("token_version") + 1
+        )
         return real_refresh(self, refresh_token=refresh_token)
 
     monkeypatch.setattr(OAuthClient, "refresh", reconnected_meanwhile)

@@ -1,6 +1,7 @@
 """Tokens against the emulator: a revoked refresh token flips the connection to needs
 reconnect (and the calendar says so), concurrent refreshes call Salesforce once, and no
 token ever reaches a log line or an admin page."""
+
 import html
 import io
 import logging
@@ -16,8 +17,8 @@ from integrations.salesforce.errors import NeedsReconnectError
 from integrations.salesforce.models import SalesforceConnection
 from integrations.salesforce.tokens import refresh_access_token
 from tests.fixtures.emulator import sign_in_and_consent
-from tests.fixtures.salesforce import connect_workspace
 from tests.fixtures.factories import make_member, make_workspace
+from tests.fixtures.salesforce import connect_workspace
 from workestra.logging import RedactSecretsFilter
 from workestra.models import Membership, User
 
@@ -32,7 +33,9 @@ def text_of(response) -> str:
 
 
 @pytest.mark.django_db
-def test_a_revoked_refresh_token_means_needs_reconnect_and_the_calendar_says_so(client, sf_settings, sfdc_emulator, workspace, admin_user, member_user):
+def test_a_revoked_refresh_token_means_needs_reconnect_and_the_calendar_says_so(
+    client, sf_settings, sfdc_emulator, workspace, admin_user, member_user
+):
     connection = connect_workspace(workspace, admin_user, sfdc_emulator)
     sfdc_emulator.control.revoke_tokens()
     sfdc_emulator.control.expire_tokens()
@@ -47,11 +50,17 @@ def test_a_revoked_refresh_token_means_needs_reconnect_and_the_calendar_says_so(
     )
     client.force_login(member_user)
     member_page = client.get("/calendar/")
-    assert "Salesforce: Needs reconnect. Bookings are waiting to be pushed; nothing has been dropped. Ask a workspace admin to reconnect Salesforce." in text_of(member_page)
+    assert (
+        "Salesforce: Needs reconnect. Bookings are waiting to be pushed; nothing has been dropped. Ask a workspace admin to reconnect Salesforce."
+        in text_of(member_page)
+    )
     assert "Reconnect</button>" not in member_page.content.decode()
     client.force_login(admin_user)
     admin_page = client.get("/calendar/")
-    assert "Salesforce: Needs reconnect. Bookings are waiting to be pushed; nothing has been dropped. Reconnect to send them." in text_of(admin_page)
+    assert (
+        "Salesforce: Needs reconnect. Bookings are waiting to be pushed; nothing has been dropped. Reconnect to send them."
+        in text_of(admin_page)
+    )
     assert '<button type="submit">Reconnect</button>' in admin_page.content.decode()
 
 
@@ -101,7 +110,9 @@ def redacted_log():
 
 
 @pytest.mark.django_db
-def test_no_token_in_any_log_line_or_admin_page(client, sf_settings, sfdc_emulator, workspace, admin_user, caplog, redacted_log):
+def test_no_token_in_any_log_line_or_admin_page(
+    client, sf_settings, sfdc_emulator, workspace, admin_user, caplog, redacted_log
+):
     caplog.set_level(logging.DEBUG)
     client.force_login(admin_user)
 
@@ -129,7 +140,10 @@ def test_no_token_in_any_log_line_or_admin_page(client, sf_settings, sfdc_emulat
 
     staff = User.objects.create_superuser(email="support@workestra.test", password="x")
     client.force_login(staff)
-    for url in ("/admin/salesforce/salesforceconnection/", f"/admin/salesforce/salesforceconnection/{connection.pk}/change/"):
+    for url in (
+        "/admin/salesforce/salesforceconnection/",
+        f"/admin/salesforce/salesforceconnection/{connection.pk}/change/",
+    ):
         page = client.get(url).content.decode()
         for token in tokens:
             assert token not in page

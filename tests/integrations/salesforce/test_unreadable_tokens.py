@@ -1,6 +1,7 @@
 """Tokens that no configured key decrypts (TOKEN_ENCRYPTION_KEYS rotated without
 rotate_token_keys): public booking keeps working, nothing answers 500, and the connection says
 "needs reconnect" with the reason as soon as something needs the tokens."""
+
 import html
 
 import pytest
@@ -37,7 +38,9 @@ def test_public_booking_still_works_and_the_settings_page_says_why(team, unrelat
     real_decrypt = crypto.decrypt
     monkeypatch.setattr(crypto, "decrypt", lambda value: decrypted.append(1) or real_decrypt(value))
 
-    response = invitee.post("/book/acme/alice/", {"name": "Jane Roe", "email": "jane.roe@globex.com", "start": start.isoformat()})
+    response = invitee.post(
+        "/book/acme/alice/", {"name": "Jane Roe", "email": "jane.roe@globex.com", "start": start.isoformat()}
+    )
 
     assert response.status_code == 302 and response["Location"].startswith("/bookings/")
     assert SyncOperation.objects.filter(connection=team.connection, state=SyncOperation.State.PENDING).count() == 1
@@ -86,13 +89,18 @@ def test_putting_the_old_key_back_makes_the_tokens_readable_again(team, settings
     assert str(Connection.objects.get(pk=team.connection.pk).access_token) == access
 
 
-def test_disconnect_with_unreadable_tokens_deletes_them_and_says_revoke_by_hand(team, unrelated_key, client, sfdc_emulator):
+def test_disconnect_with_unreadable_tokens_deletes_them_and_says_revoke_by_hand(
+    team, unrelated_key, client, sfdc_emulator
+):
     client.force_login(team.admin)
 
     response = client.post("/settings/integrations/salesforce/disconnect/", {"confirm": "1"}, follow=True)
 
     assert response.status_code == 200
-    assert "Workestra's token could not be revoked at Salesforce (the stored tokens can't be read with the configured keys)" in text_of(response)
+    assert (
+        "Workestra's token could not be revoked at Salesforce (the stored tokens can't be read with the configured keys)"
+        in text_of(response)
+    )
     connection = team.refresh()
     assert connection.status == Connection.Status.DISCONNECTED and connection.refresh_token == ""
     assert sfdc_emulator.control.count_calls("/services/oauth2/revoke")["count"] == 0
@@ -104,7 +112,9 @@ def test_the_routing_form_falls_back_instead_of_failing(team, settings):
     save_form(team.workspace, routes=[sf_route()], fallback=team.links["alice"])
     settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
 
-    response = Client().post("/forms/acme/talk/", {"email": "jane.roe@globex.com", "company": "Any Co", "name": "Jane Roe"})
+    response = Client().post(
+        "/forms/acme/talk/", {"email": "jane.roe@globex.com", "company": "Any Co", "name": "Jane Roe"}
+    )
 
     assert response.status_code == 302 and response["Location"].startswith("/book/acme/alice/")  # the fallback
     connection = team.refresh()

@@ -1,4 +1,5 @@
 """Push a workspace's existing future bookings after a first connect."""
+
 import sys
 import time
 
@@ -25,9 +26,11 @@ class Command(BaseCommand):
         connection = SalesforceConnection.objects.filter(workspace__slug=workspace).first()
         if connection is None or not connection.is_connected:
             raise CommandError(f"Workspace {workspace!r} has no working Salesforce connection; connect it first.")
-        bookings = Booking.objects.filter(workspace=connection.workspace, start_at__gte=timezone.now()).exclude(
-            status=Booking.Status.CANCELLED
-        ).exclude(pk__in=BookingSync.objects.exclude(event_state=BookingSync.EventState.NONE).values("booking_id"))
+        bookings = (
+            Booking.objects.filter(workspace=connection.workspace, start_at__gte=timezone.now())
+            .exclude(status=Booking.Status.CANCELLED)
+            .exclude(pk__in=BookingSync.objects.exclude(event_state=BookingSync.EventState.NONE).values("booking_id"))
+        )
         queued = []
         with transaction.atomic():
             for booking in bookings.select_related("link"):
@@ -36,7 +39,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Queued {len(queued)} booking(s) of {workspace} for Salesforce.")
         if no_wait or not queued:
             return
-        ops = SyncOperation.objects.filter(connection=connection, booking_id__in=queued, trigger=SyncOperation.Trigger.BACKFILL)
+        ops = SyncOperation.objects.filter(
+            connection=connection, booking_id__in=queued, trigger=SyncOperation.Trigger.BACKFILL
+        )
         while True:
             drain(connection.pk)
             remaining = ops.filter(state__in=OPEN).count()
@@ -46,7 +51,9 @@ class Command(BaseCommand):
             time.sleep(0.5)
         self.stdout.write("")
         counts = {state: ops.filter(state=state).count() for state in SyncOperation.State.values}
-        summary = ", ".join(f"{counts[s]} {SyncOperation.State(s).label.lower()}" for s in SyncOperation.State.values if counts[s])
+        summary = ", ".join(
+            f"{counts[s]} {SyncOperation.State(s).label.lower()}" for s in SyncOperation.State.values if counts[s]
+        )
         self.stdout.write(self.style.SUCCESS(f"Done: {summary}."))
 
     def _progress(self, done: int, total: int) -> None:

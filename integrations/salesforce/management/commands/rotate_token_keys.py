@@ -4,6 +4,7 @@ Rotation: put the new key first (old keys after it), run this, then drop the old
 Works on the ciphertext itself, so no token is decrypted into a model instance or a log
 line. Idempotent: a second run re-encrypts under the same first key.
 """
+
 from cryptography.fernet import InvalidToken
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError

@@ -39,6 +39,7 @@ class Badge:
     url: str = ""  # the record the badge is about, in the other app (e.g. the Salesforce Event)
     url_label: str = ""
     note: str = ""  # a short second line, e.g. the matched records' names
+    links: tuple[tuple[str, str], ...] = ()  # (name, url) of each record the note names, in its order
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """What Salesforce adds to booking pages, through bookings.hooks: the calendar banners, a
 badge per booking, the booking page's sync panel and the link's "Push to Salesforce" toggle."""
 
+from dataclasses import replace
+
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -125,20 +127,38 @@ def _event_badge(sync: BookingSync | None, op: SyncOperation | None, *, instance
     state = sync.event_state if sync else EventState.NONE
     warning = sync.warnings if sync else ""
     if sync is not None and state in (EventState.LIVE, EventState.CLOSED):
-        link = records.record_link(instance_url, sync.sf_event_id)
-        names = " · ".join(filter(None, [sync.sf_who_name, sync.sf_what_name]))
-        extra = {"url": link.url if link else "", "url_label": "Open in Salesforce", "note": names}
         if state == EventState.LIVE:
-            return hooks.Badge(
-                "Salesforce: pushed",
-                "warning" if warning else "ok",
-                f"Event {sync.sf_event_id}. {warning}".strip(),
-                **extra,
+            badge = hooks.Badge(
+                "Salesforce: pushed", "warning" if warning else "ok", f"Event {sync.sf_event_id}. {warning}".strip()
             )
-        return hooks.Badge("Salesforce: Event marked cancelled", "ok", f"Event {sync.sf_event_id}", **extra)
+        else:
+            badge = hooks.Badge("Salesforce: Event marked cancelled", "ok", f"Event {sync.sf_event_id}")
+        return _with_record_links(badge, sync, instance_url)
     if state == EventState.DELETED:
         return hooks.Badge("Salesforce: Event deleted", "ok")
     return hooks.Badge("Salesforce: nothing to send", "info", op.outcome if op else "")
+
+
+def _with_record_links(badge: hooks.Badge, sync: BookingSync, instance_url: str) -> hooks.Badge:
+    """The Event's link, and the matched Contact/Lead and Opportunity/Account by name, each
+    linked to its Lightning page."""
+    event = records.record_link(instance_url, sync.sf_event_id)
+    named = [
+        (name, sf_id)
+        for name, sf_id in ((sync.sf_who_name, sync.sf_who_id), (sync.sf_what_name, sync.sf_what_id))
+        if name
+    ]
+    links = []
+    for name, sf_id in named:
+        link = records.record_link(instance_url, sf_id)
+        links.append((name, link.url if link else ""))
+    return replace(
+        badge,
+        url=event.url if event else "",
+        url_label="Open in Salesforce",
+        note=" · ".join(name for name, _ in named),
+        links=tuple(links),
+    )
 
 
 def _short(text: str) -> str:

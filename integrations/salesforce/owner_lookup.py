@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from .client import SalesforceClient
+from .crypto import is_unreadable
 from .errors import (
     NeedsReconnectError,
     PermanentError,
@@ -27,7 +28,7 @@ from .errors import (
 )
 from .models import SalesforceConnection, SalesforceUser
 from .soql import like_contains, soql
-from .tokens import refresh_access_token
+from .tokens import mark_tokens_unreadable, refresh_access_token
 
 logger = logging.getLogger("integrations.salesforce.owner_lookup")
 
@@ -189,6 +190,10 @@ def _unavailable(connection) -> OwnerResult | None:
     if connection is None or connection.status == SalesforceConnection.Status.DISCONNECTED:
         return OwnerResult(error="Salesforce is not connected", error_kind="not_connected")
     if connection.status == SalesforceConnection.Status.NEEDS_RECONNECT:
+        return OwnerResult(error="the Salesforce connection needs to be reconnected", error_kind="needs_reconnect")
+    if is_unreadable(connection.access_token) or is_unreadable(connection.refresh_token):
+        # No key decrypts them: sending would only spend a call on a 401. Say so instead.
+        mark_tokens_unreadable(connection.pk)
         return OwnerResult(error="the Salesforce connection needs to be reconnected", error_kind="needs_reconnect")
     return None
 

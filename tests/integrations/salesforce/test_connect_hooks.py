@@ -217,7 +217,7 @@ def test_a_booking_never_chosen_for_push_says_why(member_user, workspace, client
     assert label in text_of(client.get("/calendar/"))
 
 
-def test_a_pushed_booking_names_its_records_and_links_the_event(connection, member_user, client):
+def test_a_pushed_booking_names_its_records_and_links_each_of_them(connection, member_user, client):
     connection.instance_url = "https://acme.my.salesforce.com"
     connection.save()
     booking = make_booking(make_link(member_user, slug="demo"), email="jane.roe@globex.com")
@@ -237,9 +237,18 @@ def test_a_pushed_booking_names_its_records_and_links_the_event(connection, memb
     response = client.get("/calendar/")
 
     assert "Salesforce: pushed Jane Roe · Globex Renewal Open in Salesforce" in text_of(response)
+    page = response.content.decode()
     assert (
         'href="https://acme.my.salesforce.com/lightning/r/Event/00U5g00000EvtAAA/view" target="_blank" rel="noopener noreferrer"'
-        in response.content.decode()
+        in page
+    )
+    assert (
+        '<a href="https://acme.my.salesforce.com/lightning/r/Contact/0035g00000JaneAAA/view" target="_blank" rel="noopener noreferrer">Jane Roe</a>'
+        in page
+    )
+    assert (
+        '<a href="https://acme.my.salesforce.com/lightning/r/Opportunity/0065g00000RenwAAA/view" target="_blank" rel="noopener noreferrer">Globex Renewal</a>'
+        in page
     )
 
 

@@ -63,6 +63,7 @@ def test_the_drain_flips_the_connection_instead_of_failing(team, unrelated_key, 
 
     connection = team.refresh()
     assert connection.status == Connection.Status.NEEDS_RECONNECT and connection.last_error.startswith(REASON)
+    assert sfdc_emulator.control.count_calls()["count"] == 0  # nothing sent with tokens it can't read
     op = SyncOperation.objects.get(connection=connection)
     assert (op.state, op.error_code) == (SyncOperation.State.WAITING_RECONNECT, "TOKENS_UNREADABLE")
     assert sfdc_emulator.control.count_calls("/services")["count"] == 0  # nothing was sent
@@ -106,11 +107,12 @@ def test_disconnect_with_unreadable_tokens_deletes_them_and_says_revoke_by_hand(
     assert sfdc_emulator.control.count_calls("/services/oauth2/revoke")["count"] == 0
 
 
-def test_the_routing_form_falls_back_instead_of_failing(team, settings):
+def test_the_routing_form_falls_back_instead_of_failing(team, settings, sfdc_emulator):
     from tests.routing.routing_support import save_form, sf_route
 
     save_form(team.workspace, routes=[sf_route()], fallback=team.links["alice"])
     settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    sfdc_emulator.control.reset_calls()
 
     response = Client().post(
         "/forms/acme/talk/", {"email": "jane.roe@globex.com", "company": "Any Co", "name": "Jane Roe"}

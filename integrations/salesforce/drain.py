@@ -282,6 +282,19 @@ class Batch:
     def share(self) -> float:
         return self.api_calls / self.size if self.size else 0.0
 
+    def attempt(self, operation_id: int, *, result: str, error_code: str, error_message: str) -> SyncAttempt:
+        """The attempt row of one of this batch's operations (not saved)."""
+        return SyncAttempt(
+            operation_id=operation_id,
+            started_at=self.started,
+            duration_ms=self.duration_ms,
+            batch_size=self.size,
+            batch_api_calls=self.api_calls,
+            result=result,
+            error_code=error_code,
+            error_message=error_message,
+        )
+
 
 def _record_batch(connection_id: int, resolved: list[tuple[SyncOperation, Outcome]], batch: Batch) -> None:
     """One transaction for the whole batch: every row's outcome and every attempt. Under the
@@ -310,16 +323,7 @@ def _record_batch(connection_id: int, resolved: list[tuple[SyncOperation, Outcom
             _apply_outcome(op, outcome, batch, now)
             changed.append(op)
             attempts.append(
-                SyncAttempt(
-                    operation=op,
-                    started_at=batch.started,
-                    duration_ms=batch.duration_ms,
-                    batch_size=batch.size,
-                    batch_api_calls=batch.api_calls,
-                    result=op.state,
-                    error_code=op.error_code,
-                    error_message=op.error_message,
-                )
+                batch.attempt(op.pk, result=op.state, error_code=op.error_code, error_message=op.error_message)
             )
         _update_rows(changed)
         SyncAttempt.objects.bulk_create(attempts, batch_size=500)
@@ -403,17 +407,7 @@ def _requeue_for_new_org(connection_id: int, ops: list[SyncOperation], batch: Ba
     pks = list(mine.values_list("pk", flat=True))
     mine.update(state=State.PENDING, claim_token="", next_attempt_at=now, outcome=ORG_CHANGED, updated_at=now)  # nosec B106
     SyncAttempt.objects.bulk_create(
-        SyncAttempt(
-            operation_id=pk,
-            started_at=batch.started,
-            duration_ms=batch.duration_ms,
-            batch_size=batch.size,
-            batch_api_calls=batch.api_calls,
-            result=State.PENDING,
-            error_code="ORG_CHANGED",
-            error_message=ORG_CHANGED,
-        )
-        for pk in pks
+        batch.attempt(pk, result=State.PENDING, error_code="ORG_CHANGED", error_message=ORG_CHANGED) for pk in pks
     )
     logger.warning("salesforce.push.org_changed", extra={"connection_id": connection_id, "operations": len(pks)})
 
@@ -443,14 +437,7 @@ def _record_crash(ops: list[SyncOperation], token: str, error: BaseException) ->
                     changed.append(op)
             _update_rows(changed)
             SyncAttempt.objects.bulk_create(
-                SyncAttempt(
-                    operation=op,
-                    started_at=batch.started,
-                    batch_size=batch.size,
-                    result=op.state,
-                    error_code=op.error_code,
-                    error_message=op.error_message,
-                )
+                batch.attempt(op.pk, result=op.state, error_code=op.error_code, error_message=op.error_message)
                 for op in changed
             )
     except Exception:

@@ -36,19 +36,17 @@ def test_late_commits_and_events_deleted_in_salesforce_duplicate_nothing(fault_t
 
         return inject
 
-    def rep_deletes_events_then_they_move():
-        harness.wait_for(
-            lambda: (
-                BookingSync.objects.filter(workspace=team.workspace, event_state=BookingSync.EventState.LIVE).count()
-                >= 3
-            ),
-            timeout=30,
-            what="three pushed Events",
-        )
+    def pushed_live_bookings():
+        # Pushed Events of bookings that are still live in the workload (a cancel may not have
+        # reached Salesforce yet, so a LIVE sync alone is not enough).
         live = BookingSync.objects.filter(
             workspace=team.workspace, event_state=BookingSync.EventState.LIVE
         ).select_related("booking")
-        for sync in [s for s in live if s.booking.uid in workload.live][:3]:
+        return [s for s in live if s.booking.uid in workload.live]
+
+    def rep_deletes_events_then_they_move():
+        harness.wait_for(lambda: len(pushed_live_bookings()) >= 3, timeout=30, what="three pushed Events")
+        for sync in pushed_live_bookings()[:3]:
             control.delete_record("Event", sync.sf_event_id)
             workload.reschedule(sync.booking.uid)
             deleted.append(sync.sf_event_id)

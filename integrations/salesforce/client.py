@@ -98,9 +98,8 @@ class OAuthClient:
     def refresh(self, *, refresh_token: str) -> dict:
         """A new access token. With refresh-token rotation on, the answer's refresh_token is a
         new one and `refresh_token` is dead from now on (the caller must store the new one)."""
-        session = OAuth2Session(
-            settings.SALESFORCE_CLIENT_ID, token={"refresh_token": refresh_token, "token_type": "Bearer"}
-        )  # nosec B105  # OAuth token type name, not a password
+        grant = {"refresh_token": refresh_token, "token_type": "Bearer"}  # nosec B105  # a token type name
+        session = OAuth2Session(settings.SALESFORCE_CLIENT_ID, token=grant)
         token = self._token_call(
             lambda: session.refresh_token(
                 self._endpoint("token"),

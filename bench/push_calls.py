@@ -13,23 +13,12 @@ Runs on SQLite in a temporary folder with the emulator at 0 ms.
 """
 
 import os
-import sys
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-WORK = Path(tempfile.mkdtemp(prefix="workestra-bench-calls-"))
-for name in ("DATABASE_URL", "REDIS_URL"):
-    os.environ.pop(name, None)
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="workestra.settings.test",
-    SQLITE_PATH=str(WORK / "bench.sqlite3"),
-    WORKESTRA_TEST_RUN_DIR=str(WORK),
-    PUBLIC_BASE_URL="http://127.0.0.1:8000",
-)
+import sqlite_env
+
+ROOT, WORK = sqlite_env.prepare("workestra-bench-calls-")
 
 import django  # noqa: E402
 

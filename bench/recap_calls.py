@@ -11,22 +11,11 @@ first push whose answer was lost (then reconciled). Counts are the emulator's ca
 """
 
 import os
-import sys
-import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-WORK = Path(tempfile.mkdtemp(prefix="workestra-bench-"))
-for name in ("DATABASE_URL", "REDIS_URL"):
-    os.environ.pop(name, None)
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="workestra.settings.test",
-    SQLITE_PATH=str(WORK / "bench.sqlite3"),
-    WORKESTRA_TEST_RUN_DIR=str(WORK),
-    PUBLIC_BASE_URL="http://127.0.0.1:8000",
-    SALESFORCE_RETRY_BASE_SECONDS="0.05",
-    SALESFORCE_RETRY_MAX_SECONDS="0.2",
+import sqlite_env
+
+ROOT, WORK = sqlite_env.prepare(
+    "workestra-bench-", SALESFORCE_RETRY_BASE_SECONDS="0.05", SALESFORCE_RETRY_MAX_SECONDS="0.2"
 )
 
 import django  # noqa: E402
